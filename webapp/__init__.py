@@ -1,0 +1,91 @@
+"""Look-alike: scrape a movie for faces, label them, train a model, score selfies.
+
+``create_app`` builds the Flask app. Settings come, in order, from the defaults below,
+``<instance>/config.py``, environment variables ``LOOKALIKE_<SETTING>``, then the test
+config. ``LOOKALIKE_INSTANCE`` and ``LOOKALIKE_MODELS`` choose the instance and model folders.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = "secret_key"
+
+
+def instance_folder() -> Path:
+    """The instance folder: ``$LOOKALIKE_INSTANCE``, else ``./instance``, made absolute."""
+    return Path(os.environ.get("LOOKALIKE_INSTANCE") or "instance").resolve()
+
+
+def models_folder() -> Path:
+    """The model folder: ``$LOOKALIKE_MODELS``, else ``./models``, made absolute."""
+    return Path(os.environ.get("LOOKALIKE_MODELS") or "models").resolve()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, store, blueprints, commands."""
+    instance = Path(test_config["INSTANCE"]) if test_config and "INSTANCE" in test_config else None
+    instance = (instance or instance_folder()).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(
+        DATABASE=str(instance / "lookalike.sqlite3"),
+        CROPS_DIR=str(instance / "crops"),
+        MODELS_DIR=str(models_folder()),
+        TARGET_NAME="the target",
+        # Extraction defaults, the tutorial's: model input 224x224 greyscale.
+        FACE_SIZE=224,
+        CROP_MARGIN=0.25,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("LOOKALIKE")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    instance.mkdir(parents=True, exist_ok=True)
+    Path(app.config["CROPS_DIR"]).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+
+    from webapp import cli, views
+    from webapp.store import flask_store
+
+    flask_store.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, generating it (owner-only file) on first start.
+
+    Several gunicorn workers may start at once: the key is written to a temporary file
+    and linked into place, so they all end up with the one that won.
+    """
+    path = instance / SECRET_KEY_FILE
+    if not path.exists():
+        tmp = instance / f".{SECRET_KEY_FILE}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
