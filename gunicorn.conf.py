@@ -1,0 +1,11 @@
+"""Gunicorn settings for Look-alike. Override any of them with LOOKALIKE_BIND / LOOKALIKE_WORKERS
+or gunicorn's own command-line flags."""
+
+import os
+
+wsgi_app = "webapp:create_app()"
+bind = os.environ.get("LOOKALIKE_BIND", "127.0.0.1:8000")
+# Workers are separate processes: nothing is shared between them but the store and files.
+workers = int(os.environ.get("LOOKALIKE_WORKERS", "2"))
+timeout = 60
+accesslog = "-"
