@@ -12,34 +12,62 @@ from flask.cli import FlaskGroup
 
 from webapp.extraction import MAX_FACE_SIZE, MIN_FACE_SIZE, extract_faces
 from webapp.store.flask_store import get_db
+from webapp.vision.faces import DetectorSettings, FaceDetector
 from webapp.vision.video import MAX_CAP, MAX_EVERY, ReadStats, Sampling, VideoError
 
 
 @click.command("extract")
 @click.argument("video", type=click.Path(dir_okay=True, path_type=str))
 @click.option(
-    "--offset", type=click.IntRange(min=0), default=0, show_default=True,
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
     help="Frames to skip at the start (the intro).",
 )
 @click.option(
-    "--every", type=click.IntRange(0, MAX_EVERY), default=25, show_default=True,
+    "--every",
+    type=click.IntRange(0, MAX_EVERY),
+    default=25,
+    show_default=True,
     help="Average number of frames skipped between kept frames (each gap is random).",
 )
 @click.option(
-    "--cap", type=click.IntRange(1, MAX_CAP), default=500, show_default=True,
+    "--cap",
+    type=click.IntRange(1, MAX_CAP),
+    default=500,
+    show_default=True,
     help="Stop after keeping this many frames.",
 )
 @click.option(
-    "--seed", type=click.IntRange(0, 2**32 - 1), default=None,
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=None,
     help="Random seed: the same seed keeps exactly the same frames. Default: a new one.",
 )
 @click.option(
-    "--size", type=click.IntRange(MIN_FACE_SIZE, MAX_FACE_SIZE), default=None,
+    "--size",
+    type=click.IntRange(MIN_FACE_SIZE, MAX_FACE_SIZE),
+    default=None,
     help="Side of the greyscale model input in pixels  [default: 224]",
+)
+@click.option(
+    "--min-face",
+    type=click.FloatRange(0.02, 1.0),
+    default=DetectorSettings.min_face,
+    show_default=True,
+    help="Smallest face to find, as a fraction of the frame's shorter side."
+    " Smaller finds more distant faces and costs more time.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def extract_command(
-    video: str, offset: int, every: int, cap: int, seed: int | None, size: int | None,
+    video: str,
+    offset: int,
+    every: int,
+    cap: int,
+    seed: int | None,
+    size: int | None,
+    min_face: float,
     as_json: bool,
 ) -> None:
     """Scrape VIDEO for faces and store every face crop."""
@@ -64,6 +92,7 @@ def extract_command(
             sampling,
             size=size,
             margin=current_app.config["CROP_MARGIN"],
+            detector=FaceDetector(DetectorSettings(min_face=min_face)),
             progress=progress if show_bar else None,
         )
     except (VideoError, ValueError) as error:

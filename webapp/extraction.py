@@ -99,7 +99,12 @@ def extract_faces(
         width=info.width,
         height=info.height,
     )
-    params = {**asdict(sampling), "size": size, "margin": margin}
+    params = {
+        **asdict(sampling),
+        "size": size,
+        "margin": margin,
+        "detector": asdict(detector.settings),
+    }
     extraction_id = video_store.start_extraction(conn, video_id, params)
     known = video_store.stored_face_boxes(conn, video_id)
     folder = Path(crops_dir) / f"video-{video_id}"
@@ -129,10 +134,14 @@ def extract_faces(
     try:
         for frame in scan_video(info, sampling, detector, size=size, margin=margin, stats=stats):
             summary.faces_found += len(frame.crops)
-            new = [c for c in frame.crops if (frame.frame_index, *c.face_box.as_tuple()) not in known]
+            new = [
+                c for c in frame.crops if (frame.frame_index, *c.face_box.as_tuple()) not in known
+            ]
             if new:
                 rows = [_write_crop(folder, video_id, frame, crop, size) for crop in new]
-                summary.crops_added += video_store.add_video_crops(conn, video_id, extraction_id, rows)
+                summary.crops_added += video_store.add_video_crops(
+                    conn, video_id, extraction_id, rows
+                )
             if progress:
                 progress(total, stats)
     except VideoError as error:

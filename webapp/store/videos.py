@@ -192,4 +192,4 @@ def crop_counts(conn: sqlite3.Connection) -> dict[str, int]:
         " SUM(label = 'not_face') AS not_face"
         " FROM crops"
     ).fetchone()
-    return {key: row[key] or 0 for key in row.keys()}
+    return {key: value or 0 for key, value in dict(row).items()}

@@ -80,7 +80,11 @@ def fingerprint(path: Path, size: int) -> str:
     """
     digest = hashlib.sha256(str(size).encode())
     with open(path, "rb") as f:
-        for start in (0, max(0, size // 2 - FINGERPRINT_CHUNK // 2), max(0, size - FINGERPRINT_CHUNK)):
+        for start in (
+            0,
+            max(0, size // 2 - FINGERPRINT_CHUNK // 2),
+            max(0, size - FINGERPRINT_CHUNK),
+        ):
             f.seek(start)
             digest.update(f.read(FINGERPRINT_CHUNK))
     return digest.hexdigest()
