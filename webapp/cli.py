@@ -8,7 +8,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from webapp.extraction import MAX_FACE_SIZE, MIN_FACE_SIZE, extract_faces
 from webapp.store.flask_store import get_db
@@ -60,6 +60,7 @@ from webapp.vision.video import MAX_CAP, MAX_EVERY, ReadStats, Sampling, VideoEr
     " Smaller finds more distant faces and costs more time.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@with_appcontext
 def extract_command(
     video: str,
     offset: int,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app, g
+from flask.cli import with_appcontext
 
 from webapp.store.db import connect, migrate, open_store, schema_version
 
@@ -25,6 +26,7 @@ def close_db(_exc: BaseException | None = None) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create the store or bring its schema up to date; never drops data."""
     path = current_app.config["DATABASE"]

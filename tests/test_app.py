@@ -1,0 +1,134 @@
+"""The app: its factory, settings, secret key, home page and a real gunicorn start."""
+
+from __future__ import annotations
+
+import ast
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from webapp import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_home_page_says_what_to_do_next(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Next step: extract faces from a movie" in text
+    assert "flask --app webapp extract MOVIE.mp4" in text
+
+
+def test_home_page_counts_stored_crops(app, client, runner, face_video):
+    result = runner.invoke(args=["extract", str(face_video), "--every", "4", "--seed", "2"])
+    assert result.exit_code == 0, result.output
+    text = client.get("/").get_data(as_text=True)
+    assert "Next step: extract" not in text
+    assert "face.avi" in text
+    assert 'id="crop-total">' in text
+
+
+def test_unknown_page_is_a_404_page_and_api_errors_are_json(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "Back to the home page" in page.get_data(as_text=True)
+    api = client.get("/api/no-such-thing")
+    assert api.status_code == 404
+    assert "error" in api.get_json()
+
+
+def test_secret_key_is_generated_once_into_the_instance(tmp_path):
+    first = create_app({"INSTANCE": str(tmp_path / "i")})
+    key_file = tmp_path / "i" / "secret_key"
+    assert key_file.is_file()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first.config["SECRET_KEY"]) >= 64
+    second = create_app({"INSTANCE": str(tmp_path / "i")})
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    other = create_app({"INSTANCE": str(tmp_path / "j")})
+    assert other.config["SECRET_KEY"] != first.config["SECRET_KEY"]
+
+
+def test_settings_defaults_then_instance_file_then_environment(tmp_path, monkeypatch):
+    instance = tmp_path / "i"
+    instance.mkdir()
+    (instance / "config.py").write_text('TARGET_NAME = "Patrick Bateman"\nFACE_SIZE = 100\n')
+    monkeypatch.setenv("LOOKALIKE_INSTANCE", str(instance))
+    monkeypatch.setenv("LOOKALIKE_MODELS", str(tmp_path / "m"))
+    monkeypatch.setenv("LOOKALIKE_FACE_SIZE", "128")
+    app = create_app()
+    assert app.instance_path == str(instance)
+    assert app.config["DATABASE"] == str(instance / "lookalike.sqlite3")
+    assert app.config["CROPS_DIR"] == str(instance / "crops")
+    assert app.config["MODELS_DIR"] == str(tmp_path / "m")
+    assert app.config["TARGET_NAME"] == "Patrick Bateman"  # from instance/config.py
+    assert app.config["FACE_SIZE"] == 128  # the environment wins
+    assert app.config["CROP_MARGIN"] == 0.25  # default
+
+
+def test_the_core_never_imports_flask_or_sqlite():
+    for path in [
+        *(ROOT / "webapp" / "vision").rglob("*.py"),
+        *(ROOT / "webapp" / "learn").rglob("*.py"),
+    ]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in {"flask", "sqlite3", "werkzeug"}, f"{path.name} imports {name}"
+                assert not name.startswith("webapp.store"), f"{path.name} imports {name}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.timeout(120)
+def test_gunicorn_serves_the_home_page(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOOKALIKE_INSTANCE": str(tmp_path / "instance"),
+        "LOOKALIKE_BIND": f"127.0.0.1:{port}",
+        "LOOKALIKE_WORKERS": "2",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    assert response.status == 200
+                    assert "Next step: extract faces" in response.read().decode()
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        secret = (tmp_path / "instance" / "secret_key").read_text()
+        assert len(secret) >= 64
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
