@@ -7,9 +7,13 @@ from werkzeug.exceptions import HTTPException
 
 
 def init_app(app: Flask) -> None:
-    from webapp.views import public
+    from webapp.views import admin, browse, labelling, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(labelling.bp)
+    app.register_blueprint(labelling.api)
+    app.register_blueprint(browse.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

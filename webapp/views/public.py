@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from webapp.store.flask_store import get_db
+from webapp.store.settings import get_target_name
 from webapp.store.videos import crop_counts, list_videos
 
 bp = Blueprint("public", __name__)
@@ -18,5 +19,5 @@ def home():
         "home.html",
         counts=crop_counts(db),
         videos=list_videos(db),
-        target_name=current_app.config["TARGET_NAME"],
+        target_name=get_target_name(db, current_app.config["TARGET_NAME"]),
     )
