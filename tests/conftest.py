@@ -71,3 +71,90 @@ def blank_video(tmp_path_factory, astronaut_bgr) -> Path:
     """A 30-frame video with no face at all."""
     frames = face_and_blank_frames(astronaut_bgr, 30, set())
     return write_video(tmp_path_factory.mktemp("video") / "blank.avi", frames)
+
+
+# --- Labelling, admins, datasets (issue 3) ---
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def create_admin(app, name: str = "alice", password: str = ADMIN_PASSWORD) -> int:
+    """Add an admin straight through the store (the CLI is tested on its own)."""
+    from webapp.auth import hash_password
+    from webapp.store import users
+    from webapp.store.flask_store import get_db
+
+    with app.app_context():
+        return users.create_user(get_db(), name, hash_password(password))
+
+
+def log_in(client, name: str = "alice", password: str = ADMIN_PASSWORD, csrf_token: str = ""):
+    data = {"name": name, "password": password}
+    if csrf_token:
+        data["csrf_token"] = csrf_token
+    return client.post("/admin/login", data=data)
+
+
+@pytest.fixture(scope="session")
+def extracted_instance(tmp_path_factory, face_video) -> Path:
+    """An instance folder holding the crops of ``face_video`` (extracted once per session;
+    tests copy it)."""
+    from webapp.extraction import extract_faces
+    from webapp.store.flask_store import get_db
+    from webapp.vision.video import Sampling
+
+    folder = tmp_path_factory.mktemp("extracted") / "instance"
+    app = create_app({"TESTING": True, "INSTANCE": str(folder)})
+    with app.app_context():
+        extract_faces(
+            get_db(), app.config["CROPS_DIR"], face_video, Sampling(every=0, cap=60, seed=1)
+        )
+    return folder
+
+
+def labelling_app_for(tmp_path: Path, extracted_instance: Path, **config):
+    """A fresh app on a copy of the extracted instance, with admins alice and bob."""
+    import shutil
+
+    # Not tmp_path / "instance": that is the plain ``app`` fixture's, and a test may use both.
+    instance = tmp_path / "labelling-instance"
+    shutil.copytree(extracted_instance, instance)
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE": str(instance),
+            "MODELS_DIR": str(tmp_path / "models"),
+            "CROPS_DIR": str(instance / "crops"),
+            "DATABASE": str(instance / "lookalike.sqlite3"),
+            **config,
+        }
+    )
+    create_admin(app, "alice")
+    create_admin(app, "bob")
+    return app
+
+
+@pytest.fixture
+def labelling_app(tmp_path, extracted_instance):
+    """Crops from ``face_video``, admins alice and bob, CSRF checks off (tested apart)."""
+    return labelling_app_for(tmp_path, extracted_instance, WTF_CSRF_ENABLED=False)
+
+
+@pytest.fixture
+def admin_client(labelling_app):
+    """A client logged in as alice."""
+    client = labelling_app.test_client()
+    assert log_in(client).status_code == 302
+    return client
+
+
+@pytest.fixture
+def log_in_as():
+    """``log_in_as(client, name="alice", password=..., csrf_token="")``: post the login form."""
+    return log_in
+
+
+@pytest.fixture
+def new_labelling_app(tmp_path, extracted_instance):
+    """``new_labelling_app(**config)``: like ``labelling_app`` with other settings."""
+    return lambda **config: labelling_app_for(tmp_path, extracted_instance, **config)

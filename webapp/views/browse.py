@@ -141,6 +141,7 @@ def grid_save():
 
     :raise 400: a field with a bad id or label. :raise 404: a crop that does not exist.
     """
+    default = _grid_default()  # checked first: a bad form saves nothing
     chosen: dict[int, str] = {}
     for key, value in request.form.items():
         if not key.startswith("label-"):
@@ -162,7 +163,7 @@ def grid_save():
         else "Nothing to save."
     )
     size = request.form.get("size", 48, type=int)
-    return redirect(url_for("browse.grid", default=_grid_default(), size=size))
+    return redirect(url_for("browse.grid", default=default, size=size))
 
 
 @bp.get("/browse")

@@ -1,0 +1,224 @@
+"""Admin accounts: create-admin, login and logout, guards, CSRF, throttling, target name."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from webapp.store import users
+from webapp.store.flask_store import get_db
+
+PASSWORD = "correct horse battery staple"
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/label",
+    "/admin/grid",
+    "/admin/browse",
+    "/admin/crops/1",
+    "/admin/crops/1/image.png",
+    "/admin/crops/1/face.png",
+    "/admin/crops/1/frame.jpg",
+]
+ADMIN_API = [
+    ("get", "/api/admin/crops/next"),
+    ("get", "/api/admin/progress"),
+    ("post", "/api/admin/crops/1/label"),
+    ("post", "/api/admin/crops/1/skip"),
+    ("post", "/api/admin/undo"),
+]
+ADMIN_POSTS = ["/admin/", "/admin/label", "/admin/grid", "/admin/crops/1", "/admin/logout"]
+
+
+def csrf_token(html: bytes) -> str:
+    return re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', html).group(1).decode()
+
+
+def test_create_admin_from_env(runner, app, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_ADMIN_PASSWORD", PASSWORD)
+    result = runner.invoke(args=["create-admin", "alice"])
+    assert result.exit_code == 0, result.output
+    assert "alice" in result.output and PASSWORD not in result.output
+    with app.app_context():
+        stored = users.find_user(get_db(), "alice")["password_hash"]
+    assert PASSWORD not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_create_admin_prompts_twice(runner, app, monkeypatch):
+    monkeypatch.delenv("LOOKALIKE_ADMIN_PASSWORD", raising=False)
+    result = runner.invoke(args=["create-admin", "bob"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    client = app.test_client()
+    page = client.get("/admin/login")
+    response = client.post(
+        "/admin/login",
+        data={"name": "bob", "password": PASSWORD, "csrf_token": csrf_token(page.data)},
+    )
+    assert response.status_code == 302
+
+
+def test_create_admin_refuses_duplicates_and_short_passwords(runner, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_ADMIN_PASSWORD", "short")
+    result = runner.invoke(args=["create-admin", "carol"])
+    assert result.exit_code != 0 and "at least 8 characters" in result.output
+    monkeypatch.setenv("LOOKALIKE_ADMIN_PASSWORD", PASSWORD)
+    assert runner.invoke(args=["create-admin", "carol"]).exit_code == 0
+    again = runner.invoke(args=["create-admin", "carol"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    assert "Traceback" not in again.output
+    monkeypatch.setenv("LOOKALIKE_ADMIN_PASSWORD", PASSWORD + "!")
+    reset = runner.invoke(args=["create-admin", "carol", "--reset-password"])
+    assert reset.exit_code == 0, reset.output
+    missing = runner.invoke(args=["create-admin", "dave", "--reset-password"])
+    assert missing.exit_code != 0 and "no admin named" in missing.output
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_admin_pages_send_visitors_to_login(labelling_app, url):
+    response = labelling_app.test_client().get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login?next=")
+
+
+@pytest.mark.parametrize(("method", "url"), ADMIN_API)
+def test_admin_api_answers_401_json(labelling_app, method, url):
+    response = getattr(labelling_app.test_client(), method)(url, json={"label": "target"})
+    assert response.status_code == 401
+    assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize("url", ADMIN_POSTS[:-1])
+def test_admin_posts_need_login(labelling_app, url):
+    response = labelling_app.test_client().post(url, data={"label": "target", "crop_id": "1"})
+    assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_login_logout_and_next(labelling_app, log_in_as):
+    client = labelling_app.test_client()
+    page = client.get("/admin/login?next=/admin/browse")
+    assert page.status_code == 200 and b"Admin login" in page.data
+    response = client.post(
+        "/admin/login?next=/admin/browse", data={"name": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/browse"
+    assert client.get("/admin/").status_code == 200
+    assert b"alice" in client.get("/admin/").data
+    assert client.post("/admin/logout").status_code == 302
+    assert client.get("/admin/").status_code == 302
+
+
+def test_login_ignores_next_off_site(labelling_app):
+    client = labelling_app.test_client()
+    response = client.post(
+        "/admin/login?next=//evil.example/x", data={"name": "alice", "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_wrong_password_and_unknown_name_look_alike(labelling_app, log_in_as):
+    client = labelling_app.test_client()
+    wrong = log_in_as(client, "alice", "not the password")
+    unknown = log_in_as(client, "nobody", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert b"Wrong name or password." in wrong.data and b"Wrong name or password." in unknown.data
+    assert b"not the password" not in wrong.data
+    assert client.get("/admin/").status_code == 302
+    empty = client.post("/admin/login", data={"name": "", "password": ""})
+    assert empty.status_code == 400 and b"Traceback" not in empty.data
+
+
+def test_repeated_failures_lock_the_name(labelling_app, log_in_as):
+    client = labelling_app.test_client()
+    for _ in range(4):
+        assert log_in_as(client, "alice", "wrong password").status_code == 401
+    locked = log_in_as(client, "alice", "wrong password")
+    assert locked.status_code == 429 and b"Too many failed logins" in locked.data
+    # Even the right password is refused while the lock lasts...
+    refused = log_in_as(client, "alice")
+    assert refused.status_code == 429 and b"Try again later" in refused.data
+    # ...and bob is not affected.
+    assert log_in_as(labelling_app.test_client(), "bob").status_code == 302
+    with labelling_app.app_context():
+        get_db().execute("UPDATE users SET locked_until = '2000-01-01T00:00:00+00:00'")
+    assert log_in_as(client, "alice").status_code == 302
+
+
+def test_login_resets_failure_count(labelling_app, log_in_as):
+    client = labelling_app.test_client()
+    for _ in range(4):
+        log_in_as(client, "alice", "wrong password")
+    assert log_in_as(client, "alice").status_code == 302
+    with labelling_app.app_context():
+        row = users.find_user(get_db(), "alice")
+    assert row["failed_logins"] == 0 and row["last_login_at"]
+
+
+def test_session_cookie_is_httponly_and_samesite(labelling_app, log_in_as):
+    response = log_in_as(labelling_app.test_client())
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.fixture
+def csrf_app(new_labelling_app):
+    return new_labelling_app(WTF_CSRF_ENABLED=True)
+
+
+def test_login_without_csrf_token_is_refused(csrf_app, log_in_as):
+    client = csrf_app.test_client()
+    response = log_in_as(client)
+    assert response.status_code == 400 and b"CSRF" in response.data
+    assert client.get("/admin/").status_code == 302
+    token = csrf_token(client.get("/admin/login").data)
+    assert log_in_as(client, csrf_token=token).status_code == 302
+
+
+@pytest.fixture
+def csrf_client(csrf_app, log_in_as):
+    client = csrf_app.test_client()
+    token = csrf_token(client.get("/admin/login").data)
+    assert log_in_as(client, csrf_token=token).status_code == 302
+    client.token = csrf_token(client.get("/admin/label").data)
+    return client
+
+
+@pytest.mark.parametrize("url", ADMIN_POSTS)
+def test_admin_forms_without_csrf_token_are_refused(csrf_client, url):
+    response = csrf_client.post(url, data={"label": "target", "decision": "target", "crop_id": 1})
+    assert response.status_code == 400 and b"CSRF" in response.data
+
+
+def test_api_without_csrf_header_is_refused(csrf_client, csrf_app):
+    response = csrf_client.post("/api/admin/crops/1/label", json={"label": "target"})
+    assert response.status_code == 400 and "CSRF" in response.get_json()["error"]
+    with csrf_app.app_context():
+        assert get_db().execute("SELECT label FROM crops WHERE id = 1").fetchone()[0] is None
+    ok = csrf_client.post(
+        "/api/admin/crops/1/label",
+        json={"label": "target"},
+        headers={"X-CSRFToken": csrf_client.token},
+    )
+    assert ok.status_code == 200
+
+
+def test_form_with_csrf_token_works(csrf_client):
+    response = csrf_client.post(
+        "/admin/label", data={"decision": "target", "crop_id": 1, "csrf_token": csrf_client.token}
+    )
+    assert response.status_code == 302
+
+
+def test_target_name_setting(admin_client):
+    assert b"the target" in admin_client.get("/").data
+    response = admin_client.post("/admin/", data={"target_name": "Patrick Bateman"})
+    assert response.status_code == 302
+    assert b"Patrick Bateman" in admin_client.get("/").data
+    assert b"Is this Patrick Bateman?" in admin_client.get("/admin/label").data
+    assert b'value="Patrick Bateman"' in admin_client.get("/admin/").data
+    empty = admin_client.post("/admin/", data={"target_name": "  "})
+    assert empty.status_code == 400
+    too_long = admin_client.post("/admin/", data={"target_name": "x" * 101})
+    assert too_long.status_code == 400
+    assert b"Patrick Bateman" in admin_client.get("/").data
