@@ -9,3 +9,6 @@ bind = os.environ.get("LOOKALIKE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("LOOKALIKE_WORKERS", "2"))
 timeout = 60
 accesslog = "-"
+# Gunicorn 23+ opens a control socket at one fixed path per user: two deployments (or the
+# tests' servers) would fight over it, and nothing here uses it.
+control_socket_disable = True
