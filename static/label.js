@@ -16,6 +16,7 @@
     const csrf = root.dataset.csrf;
     let current = JSON.parse($("crop-data").textContent);
     const queue = [];
+    const saving = new Set(); // decided crops whose save has not finished: not to be fetched again
     let chain = Promise.resolve();
 
     function enqueue(task) {
@@ -95,7 +96,7 @@
     function refill() {
       return enqueue(async () => {
         while (queue.length < PRELOAD) {
-          const ids = [current, ...queue].filter(Boolean).map((c) => c.id);
+          const ids = [current, ...queue].filter(Boolean).map((c) => c.id).concat([...saving]);
           const data = await call("GET", `${root.dataset.nextUrl}?exclude=${ids.join(",")}`);
           showProgress(data.progress);
           if (!data.crop) {
@@ -116,7 +117,9 @@
     function decide(label) {
       if (!current) return;
       const crop = current;
+      saving.add(crop.id);
       enqueue(() => call("POST", cropUrl(root.dataset.labelUrl, crop.id), { label }))
+        .finally(() => saving.delete(crop.id))
         .then((data) => {
           showProgress(data.progress);
           say(`Crop ${crop.id}: ${LABEL_NAMES[label]}.`);
@@ -128,7 +131,9 @@
     function skip() {
       if (!current) return;
       const crop = current;
+      saving.add(crop.id);
       enqueue(() => call("POST", cropUrl(root.dataset.skipUrl, crop.id), {}))
+        .finally(() => saving.delete(crop.id))
         .then(() => say(`Crop ${crop.id} skipped: it comes back at the end.`))
         .catch((error) => say(`Could not skip crop ${crop.id}: ${error.message}`, true));
       advance();
