@@ -1,0 +1,233 @@
+"""Training and scoring: feature stage + whitened PCA (eigenfaces) + calibrated RBF SVM.
+
+The search fits the PCA once per number of components on the training part and searches
+the SVM's C and gamma on the transformed data: a pipeline-level grid search refits the
+PCA for every candidate and fold (190 s for 400 faces at 224x224, against 2.5 s this way).
+The test part (25%, stratified) is split off first and only ever scored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    roc_auc_score,
+)
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+
+from webapp.learn.calibration import SigmoidCalibratedSVC
+from webapp.learn.features import DEFAULT_EXTRACTOR, get_extractor
+from webapp.learn.preprocess import DEFAULT_PRESET
+
+TARGET, NOT_TARGET = 1, 0
+CLASS_NAMES = ("not_target", "target")  # index = label value
+TEST_SIZE = 0.25
+MIN_PER_CLASS = 4  # below this, a held-out split and a cross-validation cannot both work
+CV_METRIC = "balanced_accuracy"
+
+Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
+
+
+class TrainingError(ValueError):
+    """The data cannot train a model (too few faces of a class...); message for the user."""
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Hyper-parameters searched. ``gamma_factors`` are multiples of 1/n_components: the
+    whitened components have unit variance, so that keeps the kernel width comparable."""
+
+    n_components: Sequence[int] = (10, 25, 50, 100)
+    C: Sequence[float] = (1.0, 10.0, 100.0)
+    gamma_factors: Sequence[float] = (0.05, 0.2, 1.0)
+    cv_folds: int = 5
+
+
+@dataclass
+class FittedModel:
+    pipeline: Pipeline
+    best_params: dict[str, Any]
+    cv_score: float
+    cv_folds: int
+
+
+@dataclass
+class TrainingOutcome:
+    pipeline: Pipeline
+    report: dict[str, Any]
+    test_indices: np.ndarray  # positions in the input of the held-out faces
+    test_percents: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _check_counts(y: np.ndarray, minimum: int, what: str) -> None:
+    counts = np.bincount(y, minlength=2)
+    if counts.min() < minimum:
+        raise TrainingError(
+            f"too few faces to train: {counts[TARGET]} target and {counts[NOT_TARGET]}"
+            f" not-target {what}; at least {minimum} of each are needed"
+        )
+
+
+def _cv_folds(y: np.ndarray, wanted: int) -> int:
+    return max(2, min(wanted, int(np.bincount(y, minlength=2).min())))
+
+
+def fit_model(
+    faces: Sequence[np.ndarray] | np.ndarray,
+    y: Sequence[int] | np.ndarray,
+    *,
+    extractor: str = DEFAULT_EXTRACTOR,
+    preset: str = DEFAULT_PRESET,
+    space: SearchSpace | None = None,
+    progress: Progress | None = None,
+    random_state: int = 0,
+) -> FittedModel:
+    """Fit a model on ``faces`` (all of them: split before calling) with labels 1/0."""
+    space = space or SearchSpace()
+    y = np.asarray(y, dtype=int)
+    _check_counts(y, 2, "faces in the training part")
+    chosen = get_extractor(extractor)
+    features = chosen.make(preset)
+    X = features.fit(faces, y).transform(faces)
+    folds = _cv_folds(y, space.cv_folds)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
+    svc = SVC(kernel="rbf", class_weight="balanced")
+
+    if chosen.uses_pca:
+        limit = min(len(y) - 1, X.shape[1])
+        candidates = sorted({n for n in space.n_components if n <= limit}) or [limit]
+    else:
+        candidates = [None]
+    best: tuple[float, PCA | None, dict[str, Any]] | None = None
+    for step, n in enumerate(candidates):
+        if progress:
+            progress(step / len(candidates), f"searching: {n or X.shape[1]} components")
+        pca = None
+        Z = X
+        if n is not None:
+            pca = PCA(n_components=n, whiten=True, svd_solver="randomized", random_state=0)
+            Z = pca.fit_transform(X)
+        width = n or X.shape[1]
+        grid = {"C": list(space.C), "gamma": [g / width for g in space.gamma_factors]}
+        search = GridSearchCV(svc, grid, scoring=CV_METRIC, cv=splitter, n_jobs=-1)
+        search.fit(Z, y)
+        if best is None or search.best_score_ > best[0]:
+            params = {"n_components": n, **search.best_params_}
+            best = (float(search.best_score_), pca, params)
+    assert best is not None
+    score, pca, params = best
+    classifier = SVC(kernel="rbf", class_weight="balanced", C=params["C"], gamma=params["gamma"])
+    calibrated = SigmoidCalibratedSVC(classifier, cv=folds, random_state=random_state)
+    Z = pca.transform(X) if pca is not None else X
+    calibrated.fit(Z, y)
+    steps = [("features", features)]
+    if pca is not None:
+        steps.append(("pca", pca))
+    steps.append(("svm", calibrated))
+    if progress:
+        progress(1.0, "search done")
+    return FittedModel(Pipeline(steps), params, score, folds)
+
+
+def evaluate(pipeline: Pipeline, faces: Sequence[np.ndarray], y: Sequence[int]) -> dict[str, Any]:
+    """Accuracy, per-class precision/recall/f1/support, ROC AUC and confusion matrix."""
+    y = np.asarray(y, dtype=int)
+    predicted = pipeline.predict(faces)
+    decisions = pipeline.decision_function(faces)
+    percents = 100 * pipeline.predict_proba(faces)[:, TARGET]
+    per_class = classification_report(
+        y,
+        predicted,
+        labels=[NOT_TARGET, TARGET],
+        target_names=list(CLASS_NAMES),
+        output_dict=True,
+        zero_division=0,
+    )
+    both = len(set(y.tolist())) == 2
+    return {
+        "accuracy": float(accuracy_score(y, predicted)),
+        "classes": {name: _rounded(per_class[name]) for name in CLASS_NAMES},
+        "roc_auc": float(roc_auc_score(y, decisions)) if both else None,
+        "percent_roc_auc": float(roc_auc_score(y, percents)) if both else None,
+        "confusion_matrix": {
+            "labels": list(CLASS_NAMES),  # rows: true label, columns: predicted
+            "matrix": confusion_matrix(y, predicted, labels=[NOT_TARGET, TARGET]).tolist(),
+        },
+    }
+
+
+def _rounded(scores: dict[str, float]) -> dict[str, float]:
+    return {key: (int(v) if key == "support" else round(float(v), 4)) for key, v in scores.items()}
+
+
+def train(
+    faces: Sequence[np.ndarray],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    extractor: str = DEFAULT_EXTRACTOR,
+    preset: str = DEFAULT_PRESET,
+    space: SearchSpace | None = None,
+    progress: Progress | None = None,
+    random_state: int = 0,
+) -> TrainingOutcome:
+    """Split (stratified, 25% held out), fit on the training part, report on the rest."""
+    started = time.perf_counter()
+    y = np.asarray(labels, dtype=int)
+    _check_counts(y, MIN_PER_CLASS, "faces")
+    positions = np.arange(len(y))
+    train_at, test_at = train_test_split(
+        positions, test_size=TEST_SIZE, stratify=y, random_state=random_state
+    )
+    pick = _picker(faces)
+    fitted = fit_model(
+        pick(train_at),
+        y[train_at],
+        extractor=extractor,
+        preset=preset,
+        space=space,
+        progress=progress,
+        random_state=random_state,
+    )
+    report = evaluate(fitted.pipeline, pick(test_at), y[test_at])
+    percents = 100 * fitted.pipeline.predict_proba(pick(test_at))[:, TARGET]
+    report.update(
+        extractor=extractor,
+        preset=preset if get_extractor(extractor).uses_preset else None,
+        best_params=fitted.best_params,
+        cv_score={"metric": CV_METRIC, "mean": round(fitted.cv_score, 4), "folds": fitted.cv_folds},
+        calibration={"slope": fitted.pipeline[-1].slope_},
+        data_counts={
+            "target": int((y == TARGET).sum()),
+            "not_target": int((y == NOT_TARGET).sum()),
+            "train": len(train_at),
+            "test": len(test_at),
+        },
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return TrainingOutcome(fitted.pipeline, report, test_at, percents)
+
+
+def _picker(faces: Sequence[np.ndarray] | np.ndarray) -> Callable[[np.ndarray], Any]:
+    if isinstance(faces, np.ndarray):
+        return lambda at: faces[at]
+    return lambda at: [faces[i] for i in at]
+
+
+def look_alike_percents(model: Pipeline, faces: Sequence[np.ndarray]) -> np.ndarray:
+    """The look-alike percentage (0..100) of each face; >= 50 exactly when predicted target."""
+    return 100 * model.predict_proba(faces)[:, TARGET]
+
+
+def percent(model: Pipeline, face: np.ndarray) -> float:
+    """The look-alike percentage of one face (in the form the model's extractor reads)."""
+    return float(look_alike_percents(model, [face])[0])

@@ -1,0 +1,51 @@
+"""Scoring a photo with a model version, exactly as the public page does.
+
+The largest face is detected with the same Haar detector extraction uses and cut out in
+the form the version's extractor was trained on: the greyscale model input of the
+version's face size, or the colour crop with the extraction margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from webapp.learn.features import get_extractor
+from webapp.learn.model import TARGET
+from webapp.learn.versions import ModelVersion
+from webapp.vision.faces import Box, FaceDetector, cut, margin_box, model_input
+
+
+@dataclass(frozen=True)
+class FaceScore:
+    box: Box
+    percent: float  # look-alike percentage, 0..100, unrounded (round only for display)
+    is_target: bool  # percent >= 50
+
+    def as_dict(self) -> dict:
+        return {"box": list(self.box.as_tuple()), "percent": self.percent, "target": self.is_target}
+
+
+def face_for_model(version: ModelVersion, image_bgr: np.ndarray, face: Box) -> np.ndarray:
+    """The face in the form ``version``'s extractor reads."""
+    if get_extractor(version.extractor).reads == "image":
+        height, width = image_bgr.shape[:2]
+        return cut(image_bgr, margin_box(face, version.crop_margin, width, height))
+    return model_input(image_bgr, face, version.face_size)
+
+
+def score_face(version: ModelVersion, image_bgr: np.ndarray, face: Box) -> FaceScore:
+    probability = version.pipeline.predict_proba([face_for_model(version, image_bgr, face)])
+    percent = float(100 * probability[0, TARGET])
+    return FaceScore(face, percent, percent >= 50)
+
+
+def score_largest_face(
+    version: ModelVersion, image_bgr: np.ndarray, detector: FaceDetector
+) -> FaceScore | None:
+    """The look-alike score of the largest face in a BGR photo, or None without a face."""
+    faces = detector.detect(image_bgr)
+    if not faces:
+        return None
+    return score_face(version, image_bgr, faces[0])
