@@ -61,13 +61,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
 
-    from webapp import admin_cli, auth, cli, views
+    from webapp import admin_cli, auth, cli, training_cli, views
     from webapp.store import flask_store
 
     flask_store.init_app(app)
     auth.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+    training_cli.init_app(app)
     admin_cli.init_app(app)
     return app
 

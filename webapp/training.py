@@ -1,0 +1,184 @@
+"""Train a model version from the labelled crops: the operation behind ``flask train``
+and the admin page's Retrain job.
+
+Store + core, no Flask. The new version is written to the models folder first and only
+then recorded and activated, in one transaction: a run that fails or is cancelled at any
+point leaves the active version as it was (at worst an unreferenced directory on disk).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from webapp.learn.features import DEFAULT_EXTRACTOR, get_extractor
+from webapp.learn.model import TARGET, SearchSpace, TrainingError, train
+from webapp.learn.preprocess import DEFAULT_PRESET, get_preset
+from webapp.learn.versions import save_version
+from webapp.store import models as model_store
+from webapp.store.db import now
+from webapp.vision import cv2
+
+# Each class needs enough crops for a held-out quarter with at least two of them (so the
+# test scores mean something) and a cross-validation of the rest with a few per fold.
+MIN_CROPS_PER_CLASS = 8
+EXAMPLES_SHOWN = 4
+
+Progress = Callable[[float, str], None]
+
+
+class TrainingRefused(Exception):
+    """Training cannot start or finish as asked; the message is for the user."""
+
+
+@dataclass
+class TrainingResult:
+    version_id: int
+    directory: str
+    report: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version_id": self.version_id, "directory": self.directory, **self.report}
+
+
+def check_enough_crops(counts: dict[str, int]) -> None:
+    """:raise TrainingRefused: when a class has fewer than MIN_CROPS_PER_CLASS crops."""
+    short = [label for label in ("target", "not_target") if counts[label] < MIN_CROPS_PER_CLASS]
+    if short:
+        raise TrainingRefused(
+            f"not enough labelled crops to train: {counts['target']} target and"
+            f" {counts['not_target']} not target; label at least {MIN_CROPS_PER_CLASS}"
+            " of each ('not a face' crops are never used)"
+        )
+
+
+def load_crop_images(
+    crops_dir: str | Path, rows: list[Any], reads: str, face_size: int
+) -> tuple[list[np.ndarray], list[int], list[int]]:
+    """The crops' images in the form the extractor reads; (images, labels, crop ids).
+
+    Greyscale model inputs of another size (extracted with other settings) are resized to
+    ``face_size``. Crops whose files are missing or unreadable are left out.
+    """
+    images, labels, ids = [], [], []
+    for row in rows:
+        name = row["image_file"] if reads == "image" else row["face_file"]
+        flag = cv2.IMREAD_COLOR if reads == "image" else cv2.IMREAD_GRAYSCALE
+        image = cv2.imread(str(Path(crops_dir) / name), flag)
+        if image is None:
+            continue
+        if reads == "face" and image.shape != (face_size, face_size):
+            image = cv2.resize(image, (face_size, face_size), interpolation=cv2.INTER_AREA)
+        images.append(image)
+        labels.append(TARGET if row["label"] == "target" else 0)
+        ids.append(row["id"])
+    return images, labels, ids
+
+
+def _examples(ids: list[int], labels: list[int], outcome: Any) -> list[dict[str, Any]]:
+    """The held-out crops the model got most right and most wrong, with their percents."""
+    scored = []
+    for position, percent in zip(outcome.test_indices, outcome.test_percents, strict=True):
+        truth = labels[position]
+        confidence = percent if truth == TARGET else 100 - percent
+        scored.append(
+            {
+                "crop_id": ids[position],
+                "label": "target" if truth == TARGET else "not_target",
+                "percent": round(float(percent), 2),
+                "correct": bool((percent >= 50) == (truth == TARGET)),
+                "confidence": float(confidence),
+            }
+        )
+    scored.sort(key=lambda item: item["confidence"], reverse=True)
+    best, worst = scored[:EXAMPLES_SHOWN], scored[::-1][:EXAMPLES_SHOWN]
+    for item in scored:
+        del item["confidence"]
+    return [
+        *(dict(item, kind="best") for item in best),
+        *(dict(item, kind="worst") for item in worst),
+    ]
+
+
+def train_from_store(
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    models_dir: str | Path,
+    *,
+    preset: str = DEFAULT_PRESET,
+    extractor: str = DEFAULT_EXTRACTOR,
+    face_size: int = 224,
+    crop_margin: float = 0.25,
+    space: SearchSpace | None = None,
+    progress: Progress | None = None,
+) -> TrainingResult:
+    """Train on every target / not-target crop, save, record and activate the version.
+
+    :raise TrainingRefused: too few labelled crops, unknown preset or extractor.
+    """
+    started_at, started = now(), time.perf_counter()
+    try:
+        chosen = get_extractor(extractor)
+        if chosen.uses_preset:
+            get_preset(preset)
+    except ValueError as error:
+        raise TrainingRefused(str(error)) from None
+    check_enough_crops(model_store.training_counts(conn))
+    report_progress = progress or (lambda fraction, message: None)
+    report_progress(0.0, "reading the labelled crops")
+    rows = model_store.training_crops(conn)
+    images, labels, ids = load_crop_images(crops_dir, rows, chosen.reads, face_size)
+    counts = {"target": labels.count(TARGET), "not_target": labels.count(0)}
+    if len(images) < len(rows):
+        report_progress(0.1, f"{len(rows) - len(images)} crop files are missing; left out")
+    check_enough_crops(counts)
+
+    def search_progress(fraction: float, message: str) -> None:
+        report_progress(0.1 + 0.8 * fraction, message)
+
+    try:
+        outcome = train(
+            images,
+            labels,
+            extractor=extractor,
+            preset=preset,
+            space=space,
+            progress=search_progress,
+        )
+    except TrainingError as error:
+        raise TrainingRefused(str(error)) from None
+    report = outcome.report
+    report["examples"] = _examples(ids, labels, outcome)
+    report["data_counts"]["missing_files"] = len(rows) - len(images)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    report_progress(0.92, "saving the model version")
+    recorded_preset = preset if chosen.uses_preset else None
+    directory, _ = save_version(
+        models_dir,
+        outcome.pipeline,
+        extractor=extractor,
+        preset=recorded_preset,
+        face_size=face_size,
+        report=report,
+        started_at=started_at,
+        crop_margin=crop_margin,
+    )
+    version_id = model_store.add_model_version(
+        conn,
+        directory=directory,
+        extractor=extractor,
+        preset=recorded_preset or "-",
+        face_size=face_size,
+        params=report["best_params"],
+        metrics=report,
+        data_counts=report["data_counts"],
+        activate=True,
+    )
+    report_progress(1.0, "done")
+    return TrainingResult(version_id, directory, report)

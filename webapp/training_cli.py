@@ -1,0 +1,201 @@
+"""Commands for training and evaluating: ``flask --app webapp train`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+
+from webapp.learn.features import DEFAULT_EXTRACTOR, EXTRACTORS
+from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
+from webapp.learn.scoring import score_largest_face
+from webapp.learn.versions import ModelVersion, VersionError, load_version
+from webapp.store import models as model_store
+from webapp.store.flask_store import get_db
+from webapp.training import TrainingRefused, train_from_store
+from webapp.vision import cv2
+from webapp.vision.faces import FaceDetector
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _print_training(result: dict[str, Any]) -> None:
+    counts, target = result["data_counts"], result["classes"]["target"]
+    click.echo(
+        f"Model version {result['version_id']} ({result['directory']}) is now active."
+        f"\nTrained on {counts['train']} crops, tested on {counts['test']} held out"
+        f" ({counts['target']} target, {counts['not_target']} not target in all)"
+        f" in {result['seconds']:.1f} s; extractor {result['extractor']},"
+        f" preset {result['preset']}."
+    )
+    click.echo(
+        f"Accuracy {_percent(result['accuracy'])}, ROC AUC {result['roc_auc'] or 0:.3f};"
+        f" target: precision {_percent(target['precision'])}, recall"
+        f" {_percent(target['recall'])}, f1 {_percent(target['f1-score'])}."
+    )
+    cv = result["cv_score"]
+    click.echo(f"Cross-validated {cv['metric']}: {cv['mean']:.3f} ({cv['folds']} folds).")
+    click.echo(f"Best parameters: {json.dumps(result['best_params'])}")
+    _print_matrix(result["confusion_matrix"]["matrix"])
+
+
+def _print_matrix(matrix: list[list[int]]) -> None:
+    click.echo("Confusion matrix (rows: true, columns: predicted):")
+    click.echo(f"{'':>12} {'not_target':>11} {'target':>7}")
+    for label, (n_not, n_target) in zip(("not_target", "target"), matrix, strict=True):
+        click.echo(f"{label:>12} {n_not:>11} {n_target:>7}")
+
+
+@click.command("train")
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=DEFAULT_PRESET,
+    show_default=True,
+    help="Preprocessing of the greyscale faces (seed = the tutorial's).",
+)
+@click.option(
+    "--extractor",
+    type=click.Choice(sorted(EXTRACTORS)),
+    default=DEFAULT_EXTRACTOR,
+    show_default=True,
+    help="Feature stage before the SVM.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@with_appcontext
+def train_command(preset: str, extractor: str, as_json: bool) -> None:
+    """Train a model version on the labelled crops and make it the active one."""
+    show = not as_json and sys.stderr.isatty()
+
+    def progress(fraction: float, message: str) -> None:
+        click.echo(f"\r{100 * fraction:3.0f}% {message:<50}", nl=False, err=True)
+
+    try:
+        result = train_from_store(
+            get_db(),
+            current_app.config["CROPS_DIR"],
+            current_app.config["MODELS_DIR"],
+            preset=preset,
+            extractor=extractor,
+            face_size=current_app.config["FACE_SIZE"],
+            crop_margin=current_app.config["CROP_MARGIN"],
+            progress=progress if show else None,
+        )
+    except TrainingRefused as error:
+        raise click.ClickException(str(error)) from None
+    if show:
+        click.echo("", err=True)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    else:
+        _print_training(result.as_dict())
+
+
+def active_version() -> ModelVersion:
+    """The active model version of the app's store, loaded.
+
+    :raise click.ClickException: none trained yet, or it cannot be loaded.
+    """
+    active = model_store.get_active_model_version(get_db())
+    if active is None:
+        raise click.ClickException("there is no active model yet: run `flask --app webapp train`")
+    try:
+        return load_version(current_app.config["MODELS_DIR"], active["directory"])
+    except VersionError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def score_folder(version: ModelVersion, folder: Path) -> dict[str, Any]:
+    """Score every image in ``folder/1`` (target) and ``folder/0``; the evaluation."""
+    detector = FaceDetector()
+    scored, skipped = [], []
+    for name, truth in (("1", 1), ("0", 0)):
+        for path in sorted((folder / name).iterdir()):
+            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+                continue
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            face = score_largest_face(version, image, detector) if image is not None else None
+            if face is None:
+                reason = "not an image" if image is None else "no face found"
+                skipped.append({"file": str(path), "reason": reason})
+                continue
+            scored.append({"file": str(path), "truth": truth, **face.as_dict()})
+    return {"version": version.directory, **_scores(scored), "images": scored, "skipped": skipped}
+
+
+def _scores(scored: list[dict[str, Any]]) -> dict[str, Any]:
+    y = np.array([item["truth"] for item in scored], dtype=int)
+    predicted = np.array([int(item["target"]) for item in scored], dtype=int)
+    percents = np.array([item["percent"] for item in scored], dtype=float)
+    if len(y) == 0:
+        return {"scored": 0, "accuracy": None, "target": None, "roc_auc": None}
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, predicted, labels=[1], zero_division=0
+    )
+    return {
+        "scored": len(y),
+        "accuracy": float(accuracy_score(y, predicted)),
+        "target": {
+            "precision": float(precision[0]),
+            "recall": float(recall[0]),
+            "f1": float(f1[0]),
+            "support": int(support[0]),
+        },
+        "roc_auc": float(roc_auc_score(y, percents)) if len(set(y.tolist())) == 2 else None,
+        "confusion_matrix": {
+            "labels": ["not_target", "target"],
+            "matrix": confusion_matrix(y, predicted, labels=[0, 1]).tolist(),
+        },
+    }
+
+
+@click.command("evaluate")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as one JSON object.")
+@with_appcontext
+def evaluate_command(folder: Path, as_json: bool) -> None:
+    """Score the photos in FOLDER/1 (the target) and FOLDER/0 with the active model."""
+    if not (folder / "1").is_dir() or not (folder / "0").is_dir():
+        raise click.ClickException(
+            f"{folder} must hold a folder 1 (photos of the target) and a folder 0 (others)"
+        )
+    result = score_folder(active_version(), folder)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"Model version {result['version']}: {result['scored']} photos scored.")
+    for item in result["images"]:
+        truth = "target" if item["truth"] else "other"
+        click.echo(f"  {item['percent']:5.1f}%  {truth:<6}  {item['file']}")
+    if result["scored"]:
+        target = result["target"]
+        auc = "n/a" if result["roc_auc"] is None else f"{result['roc_auc']:.3f}"
+        click.echo(
+            f"Accuracy {_percent(result['accuracy'])}; target: precision"
+            f" {_percent(target['precision'])}, recall {_percent(target['recall'])},"
+            f" f1 {_percent(target['f1'])}; ROC AUC {auc}."
+        )
+        _print_matrix(result["confusion_matrix"]["matrix"])
+    for item in result["skipped"]:
+        click.echo(f"Skipped {item['file']}: {item['reason']}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(train_command)
+    app.cli.add_command(evaluate_command)
