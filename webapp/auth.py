@@ -102,8 +102,10 @@ def current_admin() -> Admin | None:
 
 
 def _load_admin() -> None:
-    user_id = session.get("user_id")
     g.admin = None
+    if request.endpoint == "static":
+        return  # no store connection just to serve a stylesheet
+    user_id = session.get("user_id")
     if isinstance(user_id, int):
         user = users.get_user(get_db(), user_id)
         if user is not None:
