@@ -53,6 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("LOOKALIKE")
+    # Read by create-admin from the environment itself; never kept in the app's config.
+    app.config.pop("ADMIN_PASSWORD", None)
     if test_config:
         app.config.from_mapping(test_config)
 

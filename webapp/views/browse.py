@@ -18,7 +18,7 @@ from flask import (
 )
 
 from webapp import auth
-from webapp.source_frames import FrameUnavailable, frame_with_face
+from webapp.vision.frames import FrameUnavailable, frame_with_face
 from webapp.store import labels
 from webapp.store.flask_store import get_db
 from webapp.store.videos import list_videos
