@@ -66,10 +66,19 @@ def test_exif_orientation_swaps_width_and_height(astronaut_rgb):
 
 def test_large_jpeg_is_decoded_at_reduced_size(astronaut_rgb):
     big = np.asarray(Image.fromarray(astronaut_rgb).resize((4000, 3000)))
-    decoded = decode_upload(encode(big, "JPEG", quality=90), max_side=800)
-    assert max(decoded.bgr.shape[:2]) == 800
+    decoded = decode_upload(encode(big, "JPEG", quality=90), max_width=800)
+    assert decoded.bgr.shape[:2] == (600, 800)
     assert (decoded.width, decoded.height) == (4000, 3000)
     assert decoded.scale == pytest.approx(0.2)
+
+
+def test_reduced_decoding_of_a_sideways_photo_keeps_the_upright_width(astronaut_rgb):
+    stored = np.asarray(Image.fromarray(astronaut_rgb).resize((4000, 3000)))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # upright, the picture is 3000 wide and 4000 high
+    decoded = decode_upload(encode(stored, "JPEG", exif=exif.tobytes()), max_width=640)
+    assert (decoded.width, decoded.height) == (3000, 4000)
+    assert decoded.bgr.shape[:2] == (853, 640)
 
 
 @pytest.mark.parametrize(

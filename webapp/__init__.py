@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = "secret_key"
@@ -49,7 +50,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         CROP_MARGIN=0.25,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Request bodies; a photo is also checked against its own limits below.
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_PHOTO_BYTES=15 * 1024 * 1024,
+        MAX_PHOTO_PIXELS=50_000_000,
+        SCORE_RATE_LIMIT=30,  # photos per client address per window; 0 turns it off
+        SCORE_RATE_WINDOW=60,  # seconds
+        MODEL_CHECK_SECONDS=2.0,  # how soon workers see a newly activated model
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host.
+        # 0 (the default) trusts none of them, so clients cannot fake their address.
+        PROXY_FIX=0,
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("LOOKALIKE")
@@ -62,6 +72,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.config["CROPS_DIR"]).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
+
+    if app.config["PROXY_FIX"]:
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from webapp import admin_cli, auth, cli, training_cli, views
     from webapp.store import flask_store

@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 def init_app(app: Flask) -> None:
     from webapp.views import admin, browse, labelling, public
 
-    app.register_blueprint(public.bp)
+    public.init_app(app)
     app.register_blueprint(admin.bp)
     app.register_blueprint(labelling.bp)
     app.register_blueprint(labelling.api)

@@ -2,8 +2,8 @@
 
 Pillow reads the header first, so the pixel count is checked before anything is decoded (a
 small file can claim a huge picture). JPEGs are decoded at reduced size straight from the
-DCT coefficients when the caller needs fewer pixels (``max_side``): a 12 MP phone photo
-decodes at 1/4 or 1/8 scale for a fraction of the time. Everything happens in memory.
+DCT coefficients when the caller needs fewer pixels (``max_width``): a 12 MP phone photo
+decodes at 1/2 to 1/8 scale for a fraction of the time. Everything happens in memory.
 """
 
 from __future__ import annotations
@@ -76,10 +76,10 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def decode_upload(
-    data: bytes, limits: ImageLimits | None = None, *, max_side: int | None = None
+    data: bytes, limits: ImageLimits | None = None, *, max_width: int | None = None
 ) -> DecodedImage:
-    """Decode an uploaded photo to an upright BGR array, at most ``max_side`` pixels on its
-    longer side when given.
+    """Decode an uploaded photo to an upright BGR array, at most ``max_width`` pixels wide
+    (upright) when given.
 
     :raise ImageError: empty, too many bytes or pixels, not JPEG/PNG/WebP, or corrupt; the
         message says which, in words for the visitor.
@@ -105,8 +105,8 @@ def decode_upload(
                     f" {limits.max_pixels / 1e6:.0f} megapixels."
                 )
             orientation = image.getexif().get(0x0112, 1)
-            if max_side and kind == "JPEG":
-                _draft(image, max_side)
+            if max_width and kind == "JPEG":
+                _draft(image, max_width, sideways=orientation in (5, 6, 7, 8))
             image.load()
             image = ImageOps.exif_transpose(image)
             rgb = np.asarray(image.convert("RGB"))
@@ -123,18 +123,18 @@ def decode_upload(
         ) from error
     upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    if max_side and max(bgr.shape[:2]) > max_side:
-        factor = max_side / max(bgr.shape[:2])
-        size = (max(1, round(bgr.shape[1] * factor)), max(1, round(bgr.shape[0] * factor)))
-        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    if max_width and bgr.shape[1] > max_width:
+        factor = max_width / bgr.shape[1]
+        bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     return DecodedImage(bgr=bgr, format=FORMATS[kind], width=upright[0], height=upright[1])
 
 
-def _draft(image: Image.Image, max_side: int) -> None:
-    """Ask libjpeg for the smallest DCT scale (1/2, 1/4, 1/8) still >= max_side."""
+def _draft(image: Image.Image, max_width: int, *, sideways: bool) -> None:
+    """Ask libjpeg for the smallest DCT scale (1/2, 1/4, 1/8) that keeps the upright
+    picture at least ``max_width`` wide (stored sideways, that is its stored height)."""
     width, height = image.size
-    longer = max(width, height)
-    if longer <= max_side:
+    upright_width = height if sideways else width
+    if upright_width <= max_width:
         return
-    factor = max_side / longer
+    factor = max_width / upright_width
     image.draft("RGB", (max(1, int(width * factor)), max(1, int(height * factor))))
