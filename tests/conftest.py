@@ -7,8 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.learn_data import fill_store
 from webapp import create_app
+from webapp.auth import hash_password
+from webapp.extraction import extract_faces
+from webapp.learn.model import SearchSpace
+from webapp.store import users
+from webapp.store.db import open_store
+from webapp.store.labels import set_labels
+from webapp.training import train_from_store
 from webapp.vision import cv2
+from webapp.vision.video import Sampling
 
 
 @pytest.fixture
@@ -158,3 +167,37 @@ def log_in_as():
 def new_labelling_app(tmp_path, extracted_instance):
     """``new_labelling_app(**config)``: like ``labelling_app`` with other settings."""
     return lambda **config: labelling_app_for(tmp_path, extracted_instance, **config)
+
+
+# --- The public page (issue 5) ---
+
+SMALL_SEARCH = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
+
+
+@pytest.fixture(scope="session")
+def trained_instance(tmp_path_factory, face_video) -> Path:
+    """An instance with two trained model versions (the second active): the target's
+    crops extracted from ``face_video`` (the astronaut) exactly as a movie's would be,
+    everyone else from scikit-image's LFW faces. Tests copy it."""
+    root = tmp_path_factory.mktemp("trained")
+    crops = root / "instance" / "crops"
+    conn = open_store(root / "instance" / "lookalike.sqlite3")
+    extract_faces(conn, crops, face_video, Sampling(every=0, cap=60, seed=1))
+    admin = users.create_user(conn, "alice", hash_password("correct horse battery"))
+    target_ids = [row[0] for row in conn.execute("SELECT id FROM crops")]
+    set_labels(conn, admin, dict.fromkeys(target_ids, "target"))
+    fill_store(conn, crops, n_target=0, n_other=60, size=48)
+    for _ in range(2):
+        train_from_store(conn, root / "instance" / "crops", root / "models", face_size=48,
+                         space=SMALL_SEARCH)
+    conn.close()
+    return root
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+

@@ -10,42 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.learn_data import fill_store
 from webapp import create_app
-from webapp.auth import hash_password
-from webapp.extraction import extract_faces
 from webapp.learn.model import SearchSpace
 from webapp.store import models as model_store
-from webapp.store import users
 from webapp.store.db import open_store
-from webapp.store.labels import set_labels
 from webapp.store.target_picture import set_target_picture
-from webapp.training import train_from_store
 from webapp.vision import cv2
-from webapp.vision.video import Sampling
 
 SMALL = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
 FACE_CENTRE = (220, 112)  # of the astronaut's face in the 512x512 photo
-
-
-@pytest.fixture(scope="session")
-def trained_instance(tmp_path_factory, face_video) -> Path:
-    """An instance with two trained model versions (the second active): the target's
-    crops extracted from ``face_video`` (the astronaut) exactly as a movie's would be,
-    everyone else from scikit-image's LFW faces. Tests copy it."""
-    root = tmp_path_factory.mktemp("trained")
-    crops = root / "instance" / "crops"
-    conn = open_store(root / "instance" / "lookalike.sqlite3")
-    extract_faces(conn, crops, face_video, Sampling(every=0, cap=60, seed=1))
-    admin = users.create_user(conn, "alice", hash_password("correct horse battery"))
-    target_ids = [row[0] for row in conn.execute("SELECT id FROM crops")]
-    set_labels(conn, admin, dict.fromkeys(target_ids, "target"))
-    fill_store(conn, crops, n_target=0, n_other=60, size=48)
-    for _ in range(2):
-        train_from_store(conn, root / "instance" / "crops", root / "models", face_size=48,
-                         space=SMALL)
-    conn.close()
-    return root
 
 
 def app_on(tmp_path: Path, source: Path | None, **config):
@@ -79,13 +52,6 @@ def jpeg(rgb: np.ndarray, **options) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=92, **options)
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def astronaut_rgb() -> np.ndarray:
-    from skimage import data
-
-    return data.astronaut()
 
 
 def post_photo(client, data: bytes | None, url: str = "/api/score", name: str = "me.jpg"):
@@ -184,8 +150,9 @@ def test_result_page_shows_percent_faces_and_the_target(public, app_with_model, 
 
 def test_the_admin_chosen_target_picture_is_shown(public, app_with_model):
     conn = open_store(app_with_model.config["DATABASE"])
-    crop = conn.execute("SELECT id, image_file FROM crops WHERE label = 'target'"
-                        " ORDER BY id DESC").fetchone()
+    crop = conn.execute(
+        "SELECT id, image_file FROM crops WHERE label = 'target' ORDER BY id DESC"
+    ).fetchone()
     set_target_picture(conn, crop["id"])
     expected = (Path(app_with_model.config["CROPS_DIR"]) / crop["image_file"]).read_bytes()
     assert public.get("/target-picture").data == expected
@@ -264,21 +231,29 @@ def test_rate_limit_per_client_is_429_with_retry_after(tmp_path, trained_instanc
     assert "Too many photos" in third.get_json()["error"]
     assert int(third.headers["Retry-After"]) > 0
     other = app.test_client()
-    forged = other.post("/api/score", data={"photo": (io.BytesIO(photo), "a.jpg")},
-                        headers={"X-Forwarded-For": "203.0.113.9"})
+    forged = other.post(
+        "/api/score",
+        data={"photo": (io.BytesIO(photo), "a.jpg")},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
     assert forged.status_code == 429  # without PROXY_FIX the header is not trusted
 
 
-def test_behind_a_proxy_the_forwarded_address_is_the_client(tmp_path, trained_instance,
-                                                           astronaut_rgb):
-    app = app_on(tmp_path, trained_instance, SCORE_RATE_LIMIT=1, SCORE_RATE_WINDOW=3600,
-                 PROXY_FIX=1)
+def test_behind_a_proxy_the_forwarded_address_is_the_client(
+    tmp_path, trained_instance, astronaut_rgb
+):
+    app = app_on(
+        tmp_path, trained_instance, SCORE_RATE_LIMIT=1, SCORE_RATE_WINDOW=3600, PROXY_FIX=1
+    )
     client = app.test_client()
     photo = jpeg(astronaut_rgb)
 
     def from_address(address: str) -> int:
-        return client.post("/api/score", data={"photo": (io.BytesIO(photo), "a.jpg")},
-                           headers={"X-Forwarded-For": address}).status_code
+        return client.post(
+            "/api/score",
+            data={"photo": (io.BytesIO(photo), "a.jpg")},
+            headers={"X-Forwarded-For": address},
+        ).status_code
 
     assert from_address("203.0.113.1") == 200
     assert from_address("203.0.113.1") == 429
@@ -295,8 +270,9 @@ def test_selfies_are_never_stored(public, app_with_model, astronaut_rgb):
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
 
     def rows() -> dict[str, list]:
-        return {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables
-                if t != "rate_limits"}
+        return {
+            t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables if t != "rate_limits"
+        }
 
     before_files, before_rows = files(), rows()
     assert post_photo(public, jpeg(astronaut_rgb)).status_code == 200
@@ -308,8 +284,7 @@ def test_selfies_are_never_stored(public, app_with_model, astronaut_rgb):
 def test_healthz_reports_the_active_model(public, app_with_model):
     conn = open_store(app_with_model.config["DATABASE"])
     body = public.get("/healthz").get_json()
-    assert body == {"store": "ok",
-                    "model": model_store.get_active_model_version(conn)["directory"]}
+    assert body == {"store": "ok", "model": model_store.get_active_model_version(conn)["directory"]}
 
 
 def test_an_activated_version_is_used_without_a_restart(public, app_with_model, astronaut_rgb):
@@ -317,6 +292,8 @@ def test_an_activated_version_is_used_without_a_restart(public, app_with_model, 
     versions = model_store.list_model_versions(conn)
     active = next(v for v in versions if v["is_active"])
     older = next(v for v in versions if not v["is_active"])
-    assert post_photo(public, jpeg(astronaut_rgb)).get_json()["model_version"] == active["directory"]
+    assert (
+        post_photo(public, jpeg(astronaut_rgb)).get_json()["model_version"] == active["directory"]
+    )
     model_store.activate_model_version(conn, older["id"])
     assert post_photo(public, jpeg(astronaut_rgb)).get_json()["model_version"] == older["directory"]

@@ -1,0 +1,113 @@
+"""The real thing: gunicorn with two workers serving the API over HTTP, and a model switch
+that every worker picks up without a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.test_app import free_port
+from tests.test_public import jpeg
+from webapp.store import models as model_store
+from webapp.store.db import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def post_multipart(url: str, field: str, filename: str, data: bytes) -> tuple[int, dict]:
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"'
+            f"\r\nContent-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def server(tmp_path, trained_instance):
+    shutil.copytree(trained_instance, tmp_path / "copy")
+    root = tmp_path / "copy"
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOOKALIKE_INSTANCE": str(root / "instance"),
+        "LOOKALIKE_MODELS": str(root / "models"),
+        "LOOKALIKE_BIND": f"127.0.0.1:{port}",
+        "LOOKALIKE_WORKERS": "2",
+        "LOOKALIKE_MODEL_CHECK_SECONDS": "1",
+        "LOOKALIKE_SCORE_RATE_LIMIT": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5):
+                break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise
+            time.sleep(0.2)
+    yield base, root
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.timeout(180)
+def test_gunicorn_scores_over_http_and_switches_model_without_restart(server, astronaut_rgb):
+    base, root = server
+    conn = open_store(root / "instance" / "lookalike.sqlite3")
+    versions = model_store.list_model_versions(conn)
+    active = next(v for v in versions if v["is_active"])
+    older = next(v for v in versions if not v["is_active"])
+    photo = jpeg(astronaut_rgb)
+
+    status, body = post_multipart(f"{base}/api/score", "photo", "me.jpg", photo)
+    assert status == 200, body
+    assert body["model_version"] == active["directory"]
+    assert 0 <= body["look_alike_percent"] <= 100
+    status, body = post_multipart(f"{base}/api/score", "picture", "me.jpg", photo)
+    assert (status, body["error"]) == (400, "Send the photo in a form field named 'photo'.")
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+        assert json.loads(response.read()) == {"store": "ok", "model": active["directory"]}
+
+    model_store.activate_model_version(conn, older["id"])
+    switched_at = time.monotonic()
+    seen: list[str] = []
+    while time.monotonic() - switched_at < 15:
+        status, body = post_multipart(f"{base}/api/score", "photo", "me.jpg", photo)
+        assert status == 200, body
+        seen.append(body["model_version"])
+        if seen[-8:] == [older["directory"]] * 8:  # both workers answered with it
+            break
+        time.sleep(0.1)
+    assert seen[-8:] == [older["directory"]] * 8, seen
+    assert time.monotonic() - switched_at < 10
