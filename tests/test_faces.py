@@ -69,3 +69,10 @@ def test_crops_are_a_colour_png_with_margin_and_a_grey_model_input(astronaut_bgr
     assert grey.shape == (224, 224)
     box = crop.crop_box
     assert np.array_equal(colour, astronaut_bgr[box.y : box.y + box.h, box.x : box.x + box.w])
+
+
+def test_photos_are_scaled_to_a_detection_width():
+    settings = DetectorSettings(detect_width=400)
+    assert settings.scale_for(640, 360) == 400 / 640
+    assert settings.scale_for(640, 960) == 400 / 640  # portrait: the width decides
+    assert settings.scale_for(300, 300) == 1.0
