@@ -26,7 +26,7 @@ from webapp.store import jobs as job_store
 from webapp.store.db import open_store
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes (each is a transaction)
-KINDS = ("train", "extract")
+KINDS = ("train", "extract", "score")
 
 
 class JobCancelled(Exception):
@@ -167,7 +167,13 @@ def _run_extract(conn: Any, paths: JobPaths, params: dict[str, Any], report: Cal
     return summary.as_dict()
 
 
-RUNNERS = {"train": _run_train, "extract": _run_extract}
+def _run_score(conn: Any, paths: JobPaths, params: dict[str, Any], report: Callable) -> dict:
+    from webapp.uncertainty import score_unlabelled_crops
+
+    return score_unlabelled_crops(conn, paths.crops_dir, paths.models_dir, progress=report)
+
+
+RUNNERS = {"train": _run_train, "extract": _run_extract, "score": _run_score}
 
 
 def _user_errors() -> tuple[type[Exception], ...]:

@@ -19,6 +19,8 @@ from webapp.store.db import now, transaction
 
 LABELS = ("target", "not_target", "not_face")
 CLAIM_SECONDS = 120
+# "store": the order crops were added in; "uncertain": the active model's least sure first.
+QUEUE_ORDERS = ("store", "uncertain")
 
 CROP_WITH_SOURCE = (
     "SELECT c.*, v.name AS video_name, v.path AS video_path, v.fps AS video_fps"
@@ -67,25 +69,40 @@ def claim_next_crop(
     *,
     exclude: Iterable[int] = (),
     claim_seconds: int = CLAIM_SECONDS,
+    order: str = "store",
 ) -> sqlite3.Row | None:
     """The next unlabelled crop for this admin, claimed for them; None when all are done.
 
     Order: a crop this admin already holds (e.g. one they just undid), then crops in store
-    order, the ones this admin skipped last. ``exclude``: crops the admin's page already
-    has on screen or preloaded.
+    order, the ones this admin skipped last. With ``order="uncertain"``, the crops the
+    active model version scored nearest 50% come first (unscored ones after them, in store
+    order). ``exclude``: crops the admin's page already has on screen or preloaded.
+
+    :raise ValueError: an unknown order.
     """
+    if order not in QUEUE_ORDERS:
+        raise ValueError(f"unknown queue order {order!r}: use one of {', '.join(QUEUE_ORDERS)}")
+    uncertain = order == "uncertain"
     with transaction(conn):
         at = now()
         row = conn.execute(
             "SELECT c.id FROM crops c"
             " LEFT JOIN label_skips s ON s.crop_id = c.id AND s.user_id = :user"
+            " LEFT JOIN crop_scores cs ON :uncertain AND cs.crop_id = c.id"
+            " AND cs.model_version_id = (SELECT id FROM model_versions WHERE is_active = 1)"
             " WHERE c.label IS NULL"
             " AND (c.claimed_by IS NULL OR c.claimed_by = :user OR c.claimed_until < :now)"
             " AND c.id NOT IN (SELECT value FROM json_each(:exclude))"
             " ORDER BY COALESCE(c.claimed_by = :user AND c.claimed_until >= :now, 0) DESC,"
-            " s.skipped_at IS NOT NULL, s.skipped_at, c.id"
+            " s.skipped_at IS NOT NULL, s.skipped_at,"
+            " cs.percent IS NULL, ABS(cs.percent - 50), c.id"
             " LIMIT 1",
-            {"user": user_id, "now": at, "exclude": json.dumps([int(i) for i in exclude])},
+            {
+                "user": user_id,
+                "now": at,
+                "exclude": json.dumps([int(i) for i in exclude]),
+                "uncertain": uncertain,
+            },
         ).fetchone()
         if row is None:
             return None
