@@ -7,13 +7,17 @@ from werkzeug.exceptions import HTTPException
 
 
 def init_app(app: Flask) -> None:
-    from webapp.views import admin, browse, labelling, public
+    from webapp.views import admin, browse, extract, labelling, public, training, versions
 
     public.init_app(app)
     app.register_blueprint(admin.bp)
     app.register_blueprint(labelling.bp)
     app.register_blueprint(labelling.api)
     app.register_blueprint(browse.bp)
+    app.register_blueprint(training.bp)
+    app.register_blueprint(training.api)
+    app.register_blueprint(versions.bp)
+    app.register_blueprint(extract.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

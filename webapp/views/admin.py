@@ -58,7 +58,9 @@ def progress_json(db: sqlite3.Connection) -> dict[str, int]:
 def admin_context() -> dict:
     """The logged-in admin and a logout form for every page's header."""
     admin = auth.current_admin()
-    return {"admin": admin, "logout_form": LogoutForm() if admin else None}
+    # formdata=None: the header's form never reads the request body (an error page for a
+    # body over the size limit must not parse it again).
+    return {"admin": admin, "logout_form": LogoutForm(formdata=None) if admin else None}
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -11,10 +11,21 @@ import os
 import sqlite3
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from webapp import auth
 from webapp.store import labels
+from webapp.store.crop_scores import score_coverage
 from webapp.store.flask_store import get_db
 from webapp.views.admin import progress_json, target_name
 
@@ -80,6 +91,21 @@ def admin_id() -> int:
     return auth.current_admin().id
 
 
+def queue_order() -> str:
+    """The queue order this admin chose (``?order=`` on the page, kept in the session):
+    ``store`` or ``uncertain`` (the active model's least sure crops first).
+
+    :raise 400: an unknown order.
+    """
+    order = request.args.get("order")
+    if order is not None:
+        if order not in labels.QUEUE_ORDERS:
+            abort(400, description=f"order must be one of {', '.join(labels.QUEUE_ORDERS)}.")
+        session["label_order"] = order
+    chosen = session.get("label_order")
+    return chosen if chosen in labels.QUEUE_ORDERS else "store"
+
+
 @bp.get("/label")
 def label_page():
     """The labelling page: the next crop for this admin, or ``?crop=ID`` to show one.
@@ -93,7 +119,9 @@ def label_page():
     elif "crop" in request.args:
         abort(404, description="A crop id is a whole number.")
     else:
-        row = labels.claim_next_crop(db, admin_id(), claim_seconds=claim_seconds())
+        row = labels.claim_next_crop(
+            db, admin_id(), claim_seconds=claim_seconds(), order=queue_order()
+        )
     return render_template(
         "admin/label.html",
         crop=crop_json(row) if row else None,
@@ -101,6 +129,8 @@ def label_page():
         decisions=DECISIONS,
         label_names=LABEL_NAMES,
         target_name=target_name(),
+        queue_order=queue_order(),
+        coverage=score_coverage(db),
     )
 
 
@@ -159,7 +189,11 @@ def next_crop():
     """The next crop for this admin (claimed for them), not one of ``?exclude=1,2``."""
     db = get_db()
     row = labels.claim_next_crop(
-        db, admin_id(), exclude=_exclude_ids(), claim_seconds=claim_seconds()
+        db,
+        admin_id(),
+        exclude=_exclude_ids(),
+        claim_seconds=claim_seconds(),
+        order=queue_order(),
     )
     return {"crop": crop_json(row) if row else None, "progress": progress_json(db)}
 

@@ -1,0 +1,262 @@
+"""The admin dashboard, Retrain, background jobs (their pages, progress JSON and cancel)
+and scoring the unlabelled crops for the "least sure first" labelling queue.
+
+Long work never runs in the request: :func:`webapp.jobs.start_job` launches a detached
+worker and the page polls ``/api/admin/jobs/<id>`` (``static/training.js``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+
+from webapp import auth
+from webapp.jobs import JobPaths, start_job
+from webapp.learn.features import DEFAULT_EXTRACTOR, EXTRACTORS
+from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
+from webapp.store import jobs as job_store
+from webapp.store import models as model_store
+from webapp.store.crop_scores import score_coverage
+from webapp.store.dashboard import dashboard_counts
+from webapp.store.flask_store import get_db
+from webapp.store.videos import list_videos
+from webapp.views.admin import target_name
+
+bp = Blueprint("training", __name__, url_prefix="/admin")
+api = Blueprint("training_api", __name__, url_prefix="/api/admin")
+auth.require_login(bp)
+auth.require_login(api)
+
+KIND_NAMES = {"train": "Training", "extract": "Extraction", "score": "Scoring unlabelled crops"}
+RECENT_JOBS = 10
+
+
+class RetrainForm(FlaskForm):
+    preset = SelectField(
+        "Preprocessing preset",
+        choices=[SelectChoice(p.name, f"{p.name}: {p.description}") for p in PRESETS.values()],
+        default=DEFAULT_PRESET,
+    )
+    extractor = SelectField(
+        "Features",
+        choices=[],
+        default=DEFAULT_EXTRACTOR,
+    )
+    submit = SubmitField("Retrain")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Extractors may be registered after import (issue 6): list the registry as it is now.
+        self.extractor.choices = [
+            SelectChoice(e.name, f"{e.name}: {e.description}") for e in EXTRACTORS.values()
+        ]
+
+
+class ScoreForm(FlaskForm):
+    submit = SubmitField("Score the unlabelled crops")
+
+
+@bp.app_template_filter("percent")
+def percent_filter(value: float | None, digits: int = 1) -> str:
+    """A 0..1 score as a percentage for a page ("n/a" when there is none)."""
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+@bp.app_template_filter("score")
+def score_filter(value: float | None) -> str:
+    """A 0..1 score with three decimals ("n/a" when there is none)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def job_paths() -> JobPaths:
+    """Where a job's worker finds this app's store, crops and models."""
+    config = current_app.config
+    return JobPaths(
+        database=config["DATABASE"],
+        crops_dir=config["CROPS_DIR"],
+        models_dir=config["MODELS_DIR"],
+        face_size=int(config["FACE_SIZE"]),
+        crop_margin=float(config["CROP_MARGIN"]),
+    )
+
+
+def launch_job(kind: str, params: dict[str, Any]):
+    """Start a job and go to its page; if one of this kind is unfinished, say so and go
+    to that one's page instead (nothing new is started)."""
+    try:
+        job_id = start_job(job_paths(), kind, params, created_by=auth.current_admin().id)
+    except job_store.JobAlreadyRunning as running:
+        flash(
+            f"{KIND_NAMES[kind]} is already {running.job['status']} (job {running.job['id']}):"
+            " wait for it to finish or cancel it before starting another."
+        )
+        return redirect(url_for("training.job_page", job_id=running.job["id"]))
+    except OSError as error:
+        flash(f"The job could not be started: {error}")
+        return redirect(url_for("training.dashboard"))
+    return redirect(url_for("training.job_page", job_id=job_id))
+
+
+def job_json(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the page's script sees it: state, progress, error, where its result is."""
+    finished = job["status"] not in job_store.UNFINISHED
+    data = {
+        key: job[key]
+        for key in (
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "error",
+            "params",
+            "created_at",
+            "started_at",
+            "finished_at",
+        )
+    }
+    data.update(
+        kind_name=KIND_NAMES.get(job["kind"], job["kind"]),
+        finished=finished,
+        cancel_requested=job["cancel_requested"],
+        page_url=url_for("training.job_page", job_id=job["id"]),
+        cancel_url=url_for("training_api.cancel", job_id=job["id"]),
+        result=None,
+    )
+    result = job["result"] or {}
+    if job["status"] == "done" and job["kind"] == "train":
+        data["result"] = {
+            "version_id": result.get("version_id"),
+            "accuracy": result.get("accuracy"),
+            "roc_auc": result.get("roc_auc"),
+            "version_url": url_for("versions.report", version_id=result.get("version_id", 0)),
+        }
+    elif job["status"] == "done":
+        data["result"] = result
+    if job["status"] == "done" and job["kind"] == "extract":
+        data["result"]["label_url"] = url_for("labelling.label_page")
+    if job["status"] == "done" and job["kind"] == "score":
+        data["result"]["label_url"] = url_for("labelling.label_page", order="uncertain")
+    return data
+
+
+def get_job_or_404(job_id: int) -> dict[str, Any]:
+    db = get_db()
+    job_store.fail_dead_jobs(db)
+    job = job_store.get_job(db, job_id)
+    if job is None:
+        abort(404, description=f"There is no job {job_id}.")
+    return job
+
+
+@bp.get("/dashboard")
+def dashboard():
+    """Videos, crops per label, the active model and its scores, Retrain, recent jobs."""
+    db = get_db()
+    recent = job_store.recent_jobs(db, RECENT_JOBS)
+    return render_template(
+        "admin/dashboard.html",
+        counts=dashboard_counts(db),
+        videos=list_videos(db),
+        active=model_store.get_active_model_version(db),
+        retrain_form=RetrainForm(),
+        score_form=ScoreForm(),
+        coverage=score_coverage(db),
+        jobs=[job_json(job) for job in recent],
+        running=[job_json(job) for job in recent if job["status"] in job_store.UNFINISHED],
+        kind_names=KIND_NAMES,
+        target_name=target_name(),
+    )
+
+
+@bp.post("/retrain")
+def retrain():
+    """Start a training job with the chosen preset and features; go to its page.
+
+    :raise 400: an unknown preset or extractor.
+    """
+    form = RetrainForm()
+    if not form.validate_on_submit():
+        problems = "; ".join(f"{name}: {', '.join(e)}" for name, e in form.errors.items())
+        abort(400, description=f"Training was not started: {problems}.")
+    params = {"preset": form.preset.data, "extractor": form.extractor.data}
+    return launch_job("train", params)
+
+
+@bp.post("/score")
+def score():
+    """Score the unlabelled crops with the active model (for "least sure first")."""
+    if not ScoreForm().validate_on_submit():
+        abort(400, description="The form was incomplete.")
+    if model_store.get_active_model_version(get_db()) is None:
+        flash("There is no model yet: train one first.")
+        return redirect(url_for("training.dashboard"))
+    return launch_job("score", {})
+
+
+@bp.get("/jobs/<int:job_id>")
+def job_page(job_id: int):
+    """One job: its state and progress (kept up to date by the page's script), its error,
+    and when it is done its result (a training's report).
+
+    :raise 404: no such job.
+    """
+    from webapp.views.versions import report_context
+
+    job = get_job_or_404(job_id)
+    version = None
+    if job["status"] == "done" and job["kind"] == "train":
+        version = model_store.get_model_version(get_db(), job["result"]["version_id"])
+    return render_template(
+        "admin/job.html",
+        job=job_json(job),
+        active=model_store.get_active_model_version(get_db()),
+        **(report_context(version) if version else {"version": None}),
+    )
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+def cancel_page(job_id: int):
+    """Ask a job to stop (the form's way; the page's script uses the API).
+
+    :raise 404: no such job.
+    """
+    get_job_or_404(job_id)
+    if job_store.cancel_job(get_db(), job_id):
+        flash(f"Job {job_id} is being cancelled.")
+    else:
+        flash(f"Job {job_id} had already finished.")
+    return redirect(url_for("training.job_page", job_id=job_id))
+
+
+@api.get("/jobs/<int:job_id>")
+def job_state(job_id: int):
+    """A job's state and progress as JSON (polled by the page).
+
+    :raise 404: no such job.
+    """
+    return job_json(get_job_or_404(job_id))
+
+
+@api.post("/jobs/<int:job_id>/cancel")
+def cancel(job_id: int):
+    """Ask a job to stop: a queued one at once, a running one at its next progress report.
+
+    :raise 404: no such job. :raise 409: it has already finished.
+    """
+    get_job_or_404(job_id)
+    if not job_store.cancel_job(get_db(), job_id):
+        abort(409, description=f"Job {job_id} has already finished.")
+    return job_json(job_store.get_job(get_db(), job_id))
