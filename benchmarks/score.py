@@ -302,7 +302,8 @@ def main() -> int:
     faces = report["faces"]
     print(
         f"faces on {faces['photos']} photos: naive {faces['naive_faces']}, ours"
-        f" {faces['our_faces']}, naive faces we lost: {faces['lost']}"
+        f" {faces['our_faces']}; naive finds we miss: {faces['naive_faces_we_miss']}"
+        f" (look at them: {faces['missed_faces_picture']})"
     )
     load = report["gunicorn_720p"]
     print(

@@ -18,7 +18,6 @@ from flask import (
 )
 
 from webapp import auth
-from webapp.vision.frames import FrameUnavailable, frame_with_face
 from webapp.store import labels
 from webapp.store.flask_store import get_db
 from webapp.store.videos import list_videos
@@ -31,6 +30,7 @@ from webapp.views.labelling import (
     get_crop_or_404,
     progress_json,
 )
+from webapp.vision.frames import FrameUnavailable, frame_with_face
 
 bp = Blueprint("browse", __name__, url_prefix="/admin")
 auth.require_login(bp)
