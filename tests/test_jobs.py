@@ -23,6 +23,7 @@ def paths(tmp_path) -> JobPaths:
         crops_dir=str(tmp_path / "instance" / "crops"),
         models_dir=str(tmp_path / "models"),
         face_size=48,
+        extractor="eigenfaces",  # the app's EXTRACTOR setting; None: the best available
     )
 
 

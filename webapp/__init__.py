@@ -48,6 +48,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Extraction defaults, the tutorial's: model input 224x224 greyscale.
         FACE_SIZE=224,
         CROP_MARGIN=0.25,
+        # Features a training run uses when none is chosen; None: the best available
+        # (face-embeddings when dlib and its model files are installed, else eigenfaces).
+        EXTRACTOR=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Request bodies; a photo is also checked against its own limits below.

@@ -1,4 +1,4 @@
-"""Background jobs: long work (training, extraction) in a process of its own.
+"""Background jobs: long work (training, extraction, describing faces) in a process of its own.
 
 :func:`start_job` records the job and launches ``python -m webapp.jobs``, which forks
 once more and exits, so the worker belongs to no web worker: it survives the request
@@ -26,7 +26,7 @@ from webapp.store import jobs as job_store
 from webapp.store.db import open_store
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes (each is a transaction)
-KINDS = ("train", "extract", "score")
+KINDS = ("train", "extract", "score", "describe")
 
 
 class JobCancelled(Exception):
@@ -42,11 +42,13 @@ class JobPaths:
     models_dir: str
     face_size: int = 224
     crop_margin: float = 0.25
+    extractor: str | None = None  # the app's EXTRACTOR: None, the best available
 
     def args(self) -> list[str]:
         return [
             "--database", self.database, "--crops", self.crops_dir, "--models", self.models_dir,
             "--face-size", str(self.face_size), "--margin", str(self.crop_margin),
+            *(["--extractor", self.extractor] if self.extractor else []),
         ]  # fmt: skip
 
 
@@ -122,7 +124,7 @@ def _reporter(conn: Any, job_id: int) -> Callable[[float, str], None]:
 
 
 def _run_train(conn: Any, paths: JobPaths, params: dict[str, Any], report: Callable) -> dict:
-    from webapp.learn.features import DEFAULT_EXTRACTOR
+    from webapp.learn.features import default_extractor
     from webapp.learn.preprocess import DEFAULT_PRESET
     from webapp.training import train_from_store
 
@@ -131,7 +133,7 @@ def _run_train(conn: Any, paths: JobPaths, params: dict[str, Any], report: Calla
         paths.crops_dir,
         paths.models_dir,
         preset=params.get("preset") or DEFAULT_PRESET,
-        extractor=params.get("extractor") or DEFAULT_EXTRACTOR,
+        extractor=params.get("extractor") or default_extractor(paths.extractor),
         face_size=int(params.get("face_size") or paths.face_size),
         crop_margin=paths.crop_margin,
         progress=report,
@@ -173,14 +175,26 @@ def _run_score(conn: Any, paths: JobPaths, params: dict[str, Any], report: Calla
     return score_unlabelled_crops(conn, paths.crops_dir, paths.models_dir, progress=report)
 
 
-RUNNERS = {"train": _run_train, "extract": _run_extract, "score": _run_score}
+def _run_describe(conn: Any, paths: JobPaths, params: dict[str, Any], report: Callable) -> dict:
+    from webapp.describing import describe_crops
+
+    return describe_crops(conn, paths.crops_dir, progress=report)
+
+
+RUNNERS = {
+    "train": _run_train,
+    "extract": _run_extract,
+    "score": _run_score,
+    "describe": _run_describe,
+}
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
+    from webapp.learn.embeddings import EmbeddingsUnavailable
     from webapp.training import TrainingRefused
     from webapp.vision.video import VideoError
 
-    return (TrainingRefused, VideoError, ValueError, FileNotFoundError)
+    return (TrainingRefused, VideoError, EmbeddingsUnavailable, ValueError, FileNotFoundError)
 
 
 def run_job(paths: JobPaths, job_id: int) -> str:
@@ -216,10 +230,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", required=True)
     parser.add_argument("--face-size", type=int, default=224)
     parser.add_argument("--margin", type=float, default=0.25)
+    parser.add_argument("--extractor", default=None)
     parser.add_argument("--foreground", action="store_true", help="do not fork (debugging)")
     parser.add_argument("job_id", type=int)
     args = parser.parse_args(argv)
-    paths = JobPaths(args.database, args.crops, args.models, args.face_size, args.margin)
+    paths = JobPaths(
+        args.database, args.crops, args.models, args.face_size, args.margin, args.extractor
+    )
     if not args.foreground and os.fork() > 0:
         os._exit(0)  # the launcher returns; the worker is adopted by init, never a zombie
     status = run_job(paths, args.job_id)

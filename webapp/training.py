@@ -81,6 +81,19 @@ def load_crop_images(
     return images, labels, ids
 
 
+def load_crop_descriptors(
+    conn: sqlite3.Connection, crops_dir: str | Path, rows: list[Any], progress: Progress
+) -> tuple[list[np.ndarray], list[int], list[int]]:
+    """Like :func:`load_crop_images`, with the crops' kept descriptors (described first
+    where missing, with progress); crops whose files are missing are left out."""
+    from webapp.describing import crop_descriptors
+
+    kept = crop_descriptors(conn, crops_dir, [row["id"] for row in rows], progress)
+    chosen = [row for row in rows if row["id"] in kept]
+    labels = [TARGET if row["label"] == "target" else 0 for row in chosen]
+    return [kept[row["id"]] for row in chosen], labels, [row["id"] for row in chosen]
+
+
 def _examples(ids: list[int], labels: list[int], outcome: Any) -> list[dict[str, Any]]:
     """The held-out crops the model got most right and most wrong, with their percents."""
     scored = []
@@ -119,8 +132,10 @@ def train_from_store(
     progress: Progress | None = None,
 ) -> TrainingResult:
     """Train on every target / not-target crop, save, record and activate the version.
+    (The app's default extractor, the best available, is chosen by its callers.)
 
-    :raise TrainingRefused: too few labelled crops, unknown preset or extractor.
+    :raise TrainingRefused: too few labelled crops, unknown or unavailable extractor,
+        unknown preset.
     """
     started_at, started = now(), time.perf_counter()
     try:
@@ -129,18 +144,30 @@ def train_from_store(
             get_preset(preset)
     except ValueError as error:
         raise TrainingRefused(str(error)) from None
+    if chosen.problem() is not None:
+        raise TrainingRefused(chosen.problem())
     check_enough_crops(model_store.training_counts(conn))
     report_progress = progress or (lambda fraction, message: None)
     report_progress(0.0, "reading the labelled crops")
     rows = model_store.training_crops(conn)
-    images, labels, ids = load_crop_images(crops_dir, rows, chosen.reads, face_size)
+    search_from = 0.1
+    if chosen.cached_as:
+        search_from = 0.5
+
+        def describe_progress(fraction: float, message: str) -> None:
+            report_progress(0.5 * fraction, f"describing the faces: {message}")
+
+        images, labels, ids = load_crop_descriptors(conn, crops_dir, rows, describe_progress)
+    else:
+        images, labels, ids = load_crop_images(crops_dir, rows, chosen.reads, face_size)
     counts = {"target": labels.count(TARGET), "not_target": labels.count(0)}
     if len(images) < len(rows):
-        report_progress(0.1, f"{len(rows) - len(images)} crop files are missing; left out")
+        message = f"{len(rows) - len(images)} crop files are missing; left out"
+        report_progress(search_from, message)
     check_enough_crops(counts)
 
     def search_progress(fraction: float, message: str) -> None:
-        report_progress(0.1 + 0.8 * fraction, message)
+        report_progress(search_from + (0.9 - search_from) * fraction, message)
 
     try:
         outcome = train(

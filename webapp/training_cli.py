@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from webapp.learn.features import DEFAULT_EXTRACTOR, EXTRACTORS
+from webapp.learn.features import EXTRACTORS, default_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
 from webapp.learn.scoring import score_largest_face
 from webapp.learn.versions import ModelVersion, VersionError, load_version
@@ -73,13 +73,13 @@ def _print_matrix(matrix: list[list[int]]) -> None:
 @click.option(
     "--extractor",
     type=click.Choice(sorted(EXTRACTORS)),
-    default=DEFAULT_EXTRACTOR,
-    show_default=True,
-    help="Feature stage before the SVM.",
+    default=None,
+    help="Feature stage before the SVM [default: the EXTRACTOR setting, else the best"
+    " available: face-embeddings when installed, else eigenfaces].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @with_appcontext
-def train_command(preset: str, extractor: str, as_json: bool) -> None:
+def train_command(preset: str, extractor: str | None, as_json: bool) -> None:
     """Train a model version on the labelled crops and make it the active one."""
     show = not as_json and sys.stderr.isatty()
 
@@ -92,7 +92,7 @@ def train_command(preset: str, extractor: str, as_json: bool) -> None:
             current_app.config["CROPS_DIR"],
             current_app.config["MODELS_DIR"],
             preset=preset,
-            extractor=extractor,
+            extractor=extractor or default_extractor(current_app.config["EXTRACTOR"]),
             face_size=current_app.config["FACE_SIZE"],
             crop_margin=current_app.config["CROP_MARGIN"],
             progress=progress if show else None,

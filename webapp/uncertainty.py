@@ -18,7 +18,7 @@ from webapp.learn.model import look_alike_percents
 from webapp.learn.versions import VersionError, load_version
 from webapp.store import crop_scores
 from webapp.store import models as model_store
-from webapp.training import load_crop_images
+from webapp.training import load_crop_descriptors, load_crop_images
 
 BATCH = 256
 
@@ -42,15 +42,22 @@ def score_unlabelled_crops(
         version = load_version(models_dir, active["directory"])
     except VersionError as error:
         raise ValueError(str(error)) from None
-    reads = get_extractor(version.extractor).reads
+    extractor = get_extractor(version.extractor)
     rows = crop_scores.crops_to_score(conn, active["id"])
     report = progress or (lambda fraction, message: None)
     scored = 0
     for start in range(0, len(rows), BATCH):
         report(start / max(1, len(rows)), f"{start} of {len(rows)} crops scored")
-        images, _, ids = load_crop_images(
-            crops_dir, rows[start : start + BATCH], reads, version.face_size
-        )
+        batch = rows[start : start + BATCH]
+        if extractor.cached_as:  # described once, kept for training them later too
+
+            def describing(fraction: float, message: str, start: int = start) -> None:
+                done = start + fraction * BATCH
+                report(done / len(rows), f"describing the faces: {message}")
+
+            images, _, ids = load_crop_descriptors(conn, crops_dir, batch, describing)
+        else:
+            images, _, ids = load_crop_images(crops_dir, batch, extractor.reads, version.face_size)
         if images:
             percents = look_alike_percents(version.pipeline, images)
             crop_scores.save_crop_scores(

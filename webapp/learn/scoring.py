@@ -2,7 +2,8 @@
 
 The largest face is detected with the same Haar detector extraction uses and cut out in
 the form the version's extractor was trained on: the greyscale model input of the
-version's face size, or the colour crop with the extraction margin.
+version's face size, or the colour crop with the extraction margin (and where the face is
+in it: a crop clipped at the photo's edge has a smaller margin on that side).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from webapp.learn.features import get_extractor
+from webapp.learn.features import FaceInImage, get_extractor
 from webapp.learn.model import TARGET
 from webapp.learn.versions import ModelVersion
 from webapp.vision.faces import Box, FaceDetector, cut, margin_box, model_input
@@ -27,11 +28,15 @@ class FaceScore:
         return {"box": list(self.box.as_tuple()), "percent": self.percent, "target": self.is_target}
 
 
-def face_for_model(version: ModelVersion, image_bgr: np.ndarray, face: Box) -> np.ndarray:
+def face_for_model(
+    version: ModelVersion, image_bgr: np.ndarray, face: Box
+) -> np.ndarray | FaceInImage:
     """The face in the form ``version``'s extractor reads."""
     if get_extractor(version.extractor).reads == "image":
         height, width = image_bgr.shape[:2]
-        return cut(image_bgr, margin_box(face, version.crop_margin, width, height))
+        around = margin_box(face, version.crop_margin, width, height)
+        inside = (face.x - around.x, face.y - around.y, face.w, face.h)
+        return FaceInImage(cut(image_bgr, around), inside)
     return model_input(image_bgr, face, version.face_size)
 
 

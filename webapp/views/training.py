@@ -24,12 +24,14 @@ from wtforms.fields.choices import SelectChoice
 
 from webapp import auth
 from webapp.jobs import JobPaths, start_job
-from webapp.learn.features import DEFAULT_EXTRACTOR, EXTRACTORS
+from webapp.learn import embeddings
+from webapp.learn.features import EXTRACTORS, default_extractor, get_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store
 from webapp.store.crop_scores import score_coverage
 from webapp.store.dashboard import dashboard_counts
+from webapp.store.descriptors import descriptor_coverage
 from webapp.store.flask_store import get_db
 from webapp.store.videos import list_videos
 from webapp.views.admin import target_name
@@ -39,7 +41,12 @@ api = Blueprint("training_api", __name__, url_prefix="/api/admin")
 auth.require_login(bp)
 auth.require_login(api)
 
-KIND_NAMES = {"train": "Training", "extract": "Extraction", "score": "Scoring unlabelled crops"}
+KIND_NAMES = {
+    "train": "Training",
+    "extract": "Extraction",
+    "score": "Scoring unlabelled crops",
+    "describe": "Describing faces",
+}
 RECENT_JOBS = 10
 
 
@@ -49,19 +56,25 @@ class RetrainForm(FlaskForm):
         choices=[SelectChoice(p.name, f"{p.name}: {p.description}") for p in PRESETS.values()],
         default=DEFAULT_PRESET,
     )
-    extractor = SelectField(
-        "Features",
-        choices=[],
-        default=DEFAULT_EXTRACTOR,
-    )
+    extractor = SelectField("Features", choices=[])
     submit = SubmitField("Retrain")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Extractors may be registered after import (issue 6): list the registry as it is now.
+        # List the registry as it is now; the default is the setting or the best available.
         self.extractor.choices = [
-            SelectChoice(e.name, f"{e.name}: {e.description}") for e in EXTRACTORS.values()
+            SelectChoice(
+                e.name,
+                f"{e.name}: {e.description}" + (" (not installed)" if e.problem() else ""),
+            )
+            for e in EXTRACTORS.values()
         ]
+        if not self.extractor.data:  # not chosen (or an older form): the default
+            self.extractor.data = default_extractor(current_app.config["EXTRACTOR"])
+
+
+class DescribeForm(FlaskForm):
+    submit = SubmitField("Describe the crops")
 
 
 class ScoreForm(FlaskForm):
@@ -89,6 +102,7 @@ def job_paths() -> JobPaths:
         models_dir=config["MODELS_DIR"],
         face_size=int(config["FACE_SIZE"]),
         crop_margin=float(config["CROP_MARGIN"]),
+        extractor=config["EXTRACTOR"] or None,
     )
 
 
@@ -174,6 +188,9 @@ def dashboard():
         retrain_form=RetrainForm(),
         score_form=ScoreForm(),
         coverage=score_coverage(db),
+        embeddings_problem=embeddings.model_problem(),
+        descriptors=descriptor_coverage(db, embeddings.DESCRIPTOR_MODEL),
+        describe_form=DescribeForm(),
         jobs=[job_json(job) for job in recent],
         running=[job_json(job) for job in recent if job["status"] in job_store.UNFINISHED],
         kind_names=KIND_NAMES,
@@ -191,8 +208,24 @@ def retrain():
     if not form.validate_on_submit():
         problems = "; ".join(f"{name}: {', '.join(e)}" for name, e in form.errors.items())
         abort(400, description=f"Training was not started: {problems}.")
+    problem = get_extractor(form.extractor.data).problem()
+    if problem:
+        flash(f"Training was not started: {problem}")
+        return redirect(url_for("training.dashboard"))
     params = {"preset": form.preset.data, "extractor": form.extractor.data}
     return launch_job("train", params)
+
+
+@bp.post("/describe")
+def describe():
+    """Describe (face embeddings) every crop that has no descriptor yet, in the background."""
+    if not DescribeForm().validate_on_submit():
+        abort(400, description="The form was incomplete.")
+    problem = embeddings.model_problem()
+    if problem:
+        flash(problem)
+        return redirect(url_for("training.dashboard"))
+    return launch_job("describe", {})
 
 
 @bp.post("/score")

@@ -1,0 +1,233 @@
+"""Face embeddings: 128-d descriptors from dlib's face recognition ResNet.
+
+The face is found by OpenCV's Haar detector elsewhere (fast); here dlib only aligns it
+(5-point landmarks, ``shape_predictor_5_face_landmarks.dat``, on the Haar box) and describes
+the aligned 150x150 chip (``dlib_face_recognition_resnet_model_v1.dat``). Two photos of
+one person are usually less than 0.6 apart, two people more.
+
+Both model files ship in the PyPI package ``face-recognition-models``; dlib comes as wheels
+in ``dlib-bin``. The files are found through the package's folder, never by importing it
+(its ``__init__`` imports ``pkg_resources``, gone from recent setuptools), or in the folder
+``$LOOKALIKE_FACE_MODELS`` names. Nothing is downloaded: without them, :func:`model_problem`
+says what is missing and how to add it, and the app trains with eigenfaces.
+
+Measured on this 2-core machine: one descriptor takes ~73 ms (the ResNet; alignment ~2 ms);
+dlib holds the GIL, so threads do not help, and two processes at once each ran twice as
+slowly (no gain): :func:`describe_faces` can spread a batch over processes (``workers``)
+where the cores are real, and benchmarks/describe.py measures it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from webapp.learn.features import Extractor, FaceInImage, register_extractor
+from webapp.vision import cv2
+
+NAME = "face-embeddings"
+DESCRIPTOR_MODEL = "dlib-resnet-v1"  # what the store keeps descriptors under
+SIZE = 128
+SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"
+RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+PACKAGE = "face_recognition_models"
+FOLDER_VARIABLE = "LOOKALIKE_FACE_MODELS"
+INSTALL = "pip install dlib-bin face-recognition-models"
+CHIP_SIZE, CHIP_PADDING = 150, 0.25  # dlib's: what the ResNet was trained on
+# Larger faces are shrunk to this width before aligning: the chip holds the face at about
+# 100 px, so more detail is thrown away anyway, and smaller pictures align faster.
+MAX_FACE_WIDTH = 300
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """dlib or its model files are missing; the message says what to install."""
+
+
+def model_folder() -> Path | None:
+    """The folder holding the model files: ``$LOOKALIKE_FACE_MODELS`` if set, else the
+    ``models`` folder of the installed ``face-recognition-models`` package (found without
+    importing it), else None."""
+    chosen = os.environ.get(FOLDER_VARIABLE)
+    if chosen:
+        return Path(chosen)
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _dlib_missing() -> bool:
+    return importlib.util.find_spec("dlib") is None
+
+
+def model_problem() -> str | None:
+    """Why face embeddings cannot be used here (what is missing, how to add it), or None."""
+    missing = []
+    if _dlib_missing():
+        missing.append("the dlib library")
+    folder = model_folder()
+    files = [n for n in (SHAPE_FILE, RESNET_FILE) if not (folder and (folder / n).is_file())]
+    if files:
+        where = f" (looked in {folder})" if folder else ""
+        missing.append(f"dlib's model files {' and '.join(files)}{where}")
+    if not missing:
+        return None
+    return (
+        f"Face embeddings are not available: {' and '.join(missing)} not installed."
+        f" Add them with `{INSTALL}` in the app's environment and restart it;"
+        " until then training uses eigenfaces."
+    )
+
+
+@lru_cache(maxsize=2)
+def _load(folder: str) -> tuple[Any, Any]:
+    import dlib
+
+    return (
+        dlib.shape_predictor(str(Path(folder) / SHAPE_FILE)),
+        dlib.face_recognition_model_v1(str(Path(folder) / RESNET_FILE)),
+    )
+
+
+def load_models() -> tuple[Any, Any]:
+    """dlib's shape predictor and ResNet, loaded once per process (0.16 s, 22 MB).
+
+    :raise EmbeddingsUnavailable: dlib or a model file is missing.
+    """
+    problem = model_problem()
+    if problem:
+        raise EmbeddingsUnavailable(problem)
+    return _load(str(model_folder()))
+
+
+def face_box_in_crop(shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
+    """The face box in a crop cut as the face grown by ``margin`` of its size per side."""
+    height, width = shape[:2]
+    w, h = width / (1 + 2 * margin), height / (1 + 2 * margin)
+    return (round((width - w) / 2), round((height - h) / 2), round(w), round(h))
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def face_chip(face: FaceInImage) -> np.ndarray:
+    """The face aligned on its 5 landmarks, as the 150x150 RGB chip the ResNet reads."""
+    import dlib
+
+    shape_predictor, _ = load_models()
+    image = face.image
+    x, y, w, h = face.box
+    if w > MAX_FACE_WIDTH:
+        scale = MAX_FACE_WIDTH / w
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        x, y, w, h = (round(v * scale) for v in (x, y, w, h))
+    rgb = np.ascontiguousarray(_rgb(image))
+    landmarks = shape_predictor(rgb, dlib.rectangle(x, y, x + w - 1, y + h - 1))
+    return dlib.get_face_chip(rgb, landmarks, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+
+def _describe_chips(chips: list[np.ndarray]) -> np.ndarray:
+    _, resnet = load_models()
+    vectors = resnet.compute_face_descriptor(chips) if chips else []
+    return np.array([np.asarray(v) for v in vectors], dtype=np.float32).reshape(-1, SIZE)
+
+
+def describe_faces(faces: Sequence[FaceInImage], workers: int = 1) -> np.ndarray:
+    """One 128-d float32 descriptor per face, shape ``(len(faces), 128)``.
+
+    With ``workers`` > 1 the ResNet runs in that many forked processes (each loads the
+    models once); alignment stays here, only the small chips travel.
+
+    :raise EmbeddingsUnavailable: dlib or a model file is missing.
+    """
+    chips = [face_chip(face) for face in faces]
+    workers = max(1, min(workers, len(chips)))
+    if workers == 1:
+        return _describe_chips(chips)
+    part = math.ceil(len(chips) / workers)
+    parts = [chips[i : i + part] for i in range(0, len(chips), part)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(len(parts), mp_context=context) as pool:
+        return np.concatenate(list(pool.map(_describe_chips, parts)))
+
+
+def describe_face(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The descriptor of the face at ``box`` in a colour picture (a selfie: in memory)."""
+    return describe_faces([FaceInImage(image_bgr, box)])[0]
+
+
+def is_descriptor(item: Any) -> bool:
+    return isinstance(item, np.ndarray) and item.shape == (SIZE,)
+
+
+def descriptors_of(items: Sequence[Any], crop_margin: float = 0.25) -> np.ndarray:
+    """Descriptors for a mix of kept descriptors (used as they are), :class:`FaceInImage`
+    and bare crops (the face is their centre), in one batch."""
+    out = np.zeros((len(items), SIZE), dtype=np.float32)
+    todo, at = [], []
+    for i, item in enumerate(items):
+        if is_descriptor(item):
+            out[i] = item
+        else:
+            face = item if isinstance(item, FaceInImage) else None
+            if face is None:
+                image = np.asarray(item)
+                face = FaceInImage(image, face_box_in_crop(image.shape, crop_margin))
+            todo.append(face)
+            at.append(i)
+    if todo:
+        out[at] = describe_faces(todo)
+    return out
+
+
+class FaceEmbeddings(TransformerMixin, BaseEstimator):
+    """Faces -> dlib descriptors, centred and scaled by one factor learnt in ``fit``.
+
+    One factor for all dimensions keeps dlib's distances (what the network was trained
+    for) and makes the mean squared distance from the centre 128, as for whitened PCA
+    components, so the search's gamma grid (multiples of 1/width) fits both extractors.
+    """
+
+    def __init__(self, crop_margin: float = 0.25) -> None:
+        self.crop_margin = crop_margin
+
+    def fit(self, faces, y=None):  # noqa: ANN001 - scikit-learn's signature
+        vectors = descriptors_of(faces, self.crop_margin)
+        self.mean_ = vectors.mean(axis=0)
+        spread = float(np.sqrt(((vectors - self.mean_) ** 2).sum(axis=1).mean() / SIZE))
+        self.scale_ = spread if spread > 0 else 1.0
+        return self
+
+    def transform(self, faces) -> np.ndarray:  # noqa: ANN001
+        return (descriptors_of(faces, self.crop_margin) - self.mean_) / self.scale_
+
+
+register_extractor(
+    Extractor(
+        name=NAME,
+        description="dlib's face recognition ResNet: 128-d descriptors of the aligned face, SVM.",
+        reads="image",
+        uses_pca=False,
+        uses_preset=False,
+        make=lambda preset: FaceEmbeddings(),
+        rank=10,  # measured best (benchmarks/accuracy.py)
+        problem=model_problem,
+        cached_as=DESCRIPTOR_MODEL,
+    )
+)
