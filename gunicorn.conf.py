@@ -7,7 +7,9 @@ wsgi_app = "webapp:create_app()"
 bind = os.environ.get("LOOKALIKE_BIND", "127.0.0.1:8000")
 # Workers are separate processes: nothing is shared between them but the store and files.
 workers = int(os.environ.get("LOOKALIKE_WORKERS", "2"))
-timeout = 60
+# A sync worker busy longer than this is restarted: raise it (LOOKALIKE_TIMEOUT) if admins
+# upload videos through the browser over slow links, or copy them into the videos folder.
+timeout = int(os.environ.get("LOOKALIKE_TIMEOUT", "60"))
 accesslog = "-"
 # Gunicorn 23+ opens a control socket at one fixed path per user: two deployments (or the
 # tests' servers) would fight over it, and nothing here uses it.

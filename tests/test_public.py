@@ -297,3 +297,25 @@ def test_an_activated_version_is_used_without_a_restart(public, app_with_model, 
     )
     model_store.activate_model_version(conn, older["id"])
     assert post_photo(public, jpeg(astronaut_rgb)).get_json()["model_version"] == older["directory"]
+
+
+def test_an_admin_chooses_the_target_picture_on_a_crop_page(tmp_path, trained_instance):
+    app = app_on(tmp_path, trained_instance)
+    conn = open_store(app.config["DATABASE"])
+    crop = conn.execute("SELECT id, image_file FROM crops ORDER BY id DESC").fetchone()
+    client = app.test_client()
+    refused = client.post(f"/admin/crops/{crop['id']}/target-picture")
+    assert refused.status_code == 302 and "/admin/login" in refused.headers["Location"]
+    assert (
+        client.post(
+            "/admin/login", data={"name": "alice", "password": "correct horse battery"}
+        ).status_code
+        == 302
+    )
+    page = client.get(f"/admin/crops/{crop['id']}").get_data(as_text=True)
+    assert "Use as the picture of" in page
+    assert client.post("/admin/crops/999999/target-picture").status_code == 404
+    done = client.post(f"/admin/crops/{crop['id']}/target-picture", follow_redirects=True)
+    assert "is now the picture of" in done.get_data(as_text=True)
+    expected = (Path(app.config["CROPS_DIR"]) / crop["image_file"]).read_bytes()
+    assert client.get("/target-picture").data == expected

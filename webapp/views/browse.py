@@ -20,6 +20,8 @@ from flask import (
 from webapp import auth
 from webapp.store import labels
 from webapp.store.flask_store import get_db
+from webapp.store.settings import get_setting
+from webapp.store.target_picture import TARGET_PICTURE, set_target_picture
 from webapp.store.videos import list_videos
 from webapp.views.admin import target_name
 from webapp.views.labelling import (
@@ -102,7 +104,20 @@ def crop_page(crop_id: int):
         history=labels.label_history(db, crop_id),
         label_names=LABEL_NAMES,
         target_name=target_name(),
+        is_target_picture=get_setting(db, TARGET_PICTURE) == str(crop_id),
     )
+
+
+@bp.post("/crops/<int:crop_id>/target-picture")
+def use_as_target_picture(crop_id: int):
+    """Show this crop as the target's picture on the public result page.
+
+    :raise 404: no such crop.
+    """
+    get_crop_or_404(crop_id)
+    set_target_picture(get_db(), crop_id)
+    flash(f"Crop {crop_id} is now the picture of {target_name()} on the public page.")
+    return redirect(url_for("browse.crop_page", crop_id=crop_id))
 
 
 def _grid_default() -> str:
