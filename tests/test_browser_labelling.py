@@ -1,65 +1,35 @@
 """The labelling pages in a real browser: headless Debian chromium driven by Playwright.
 
 Logs in, labels by mouse and by keyboard, undoes one, opens the frame, uses the grid,
-then checks the store holds exactly those labels. Saves docs/labelling.png on the way
-(made from the astronaut test video only).
+then checks the store holds exactly those labels. Takes the README's screenshot
+docs/labelling.png on the way (made from the astronaut test video only).
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
-from webapp import PROJECT_ROOT
+from tests.browser import browser_page, live_server, needs_chromium, save_screenshot
 from webapp.store.flask_store import get_db
 from webapp.store.settings import set_target_name
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery staple"
-SCREENSHOT = PROJECT_ROOT / "docs" / "labelling.png"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (./test.sh installs it)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def server(new_labelling_app):
     """The real app (CSRF on) served on a free local port."""
     app = new_labelling_app(WTF_CSRF_ENABLED=True)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
+    with live_server(app) as base:
+        yield app, base
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1000, "height": 860})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with browser_page(1000, 860) as page:
+        yield page
 
 
 def shown_crop(page) -> int:
@@ -81,7 +51,7 @@ def stored_labels(app) -> dict[int, str]:
         return {row["id"]: row["label"] for row in rows}
 
 
-def test_label_by_mouse_and_keyboard_undo_and_grid(server, page):
+def test_label_by_mouse_and_keyboard_undo_and_grid(server, page, tmp_path):
     app, base = server
     with app.app_context():
         set_target_name(get_db(), "Eileen Collins")
@@ -124,8 +94,7 @@ def test_label_by_mouse_and_keyboard_undo_and_grid(server, page):
     page.keyboard.press("f")  # the whole frame, on demand
     page.wait_for_function("document.querySelector('#frame-image').naturalWidth > 0")
     page.keyboard.press("f")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_screenshot(page, "labelling.png", tmp_path)
     assert stored_labels(app) == expected
 
     page.goto(f"{base}/admin/grid?default=not_target&size=24")

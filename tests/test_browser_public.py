@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import io
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.test_browser_labelling import CHROMIUM, page  # noqa: F401 - the page fixture
+from tests.browser import browser_page, live_server, needs_chromium, save_screenshot
 from tests.test_public import app_on, jpeg, two_faces_rgb
-from webapp import PROJECT_ROOT
 
-SCREENSHOT = PROJECT_ROOT / "docs" / "result.png"
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def server(tmp_path, trained_instance):
     """The real app (CSRF on) on a free local port, with a trained model."""
     app = app_on(tmp_path, trained_instance, WTF_CSRF_ENABLED=True)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
+    with live_server(app) as base:
+        yield app, base
 
 
-def test_choose_a_photo_and_see_the_percentage_and_the_faces(server, page, astronaut_rgb):  # noqa: F811
+@pytest.fixture
+def page():
+    with browser_page(412, 915) as page:  # a phone
+        yield page
+
+
+def test_choose_a_photo_and_see_the_percentage_and_the_faces(server, page, astronaut_rgb, tmp_path):
     app, base = server
     photo = jpeg(two_faces_rgb(astronaut_rgb))
     expected = (
@@ -42,7 +39,6 @@ def test_choose_a_photo_and_see_the_percentage_and_the_faces(server, page, astro
         .get_json()
     )
 
-    page.set_viewport_size({"width": 412, "height": 915})  # a phone
     page.goto(base + "/")
     assert page.get_attribute("input[name=photo]", "accept").startswith("image/jpeg")
     page.set_input_files(
@@ -58,5 +54,4 @@ def test_choose_a_photo_and_see_the_percentage_and_the_faces(server, page, astro
         assert loaded, f"{selector} did not load"
     assert page.locator(".face-list li").count() == 2
     assert "does not verify" in page.inner_text(".honest")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_screenshot(page, "result.png", tmp_path)

@@ -2,39 +2,25 @@
 
 Logs in, presses Retrain on the dashboard, and waits on the job's page, without
 reloading it, for the report to appear, then checks the mean face and the eigenfaces
-have loaded. Saves docs/training.png on the way (generated faces only: scikit-image's
-astronaut and its lfw_subset).
+have loaded. Takes the README's screenshot docs/training.png on the way (generated faces
+only: scikit-image's astronaut and its lfw_subset).
 """
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
+from tests.browser import browser_page, live_server, needs_chromium, save_screenshot
 from tests.conftest import create_admin
 from tests.learn_data import fill_store
-from webapp import PROJECT_ROOT, create_app
+from webapp import create_app
 from webapp.store import models as model_store
 from webapp.store.flask_store import get_db
 from webapp.store.settings import set_target_name
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery staple"
-SCREENSHOT = PROJECT_ROOT / "docs" / "training.png"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium (./test.sh installs it)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -52,33 +38,18 @@ def server(tmp_path):
     with app.app_context():
         fill_store(get_db(), app.config["CROPS_DIR"], 16, 48, n_not_face=4, size=48)
         set_target_name(get_db(), "Eileen Collins")
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{http.server_port}"
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
+    with live_server(app) as base:
+        yield app, base
 
 
 @pytest.fixture
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1000, "height": 900})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with browser_page(1000, 900) as page:
+        yield page
 
 
 @pytest.mark.timeout(180)
-def test_retrain_shows_progress_then_the_report_with_eigenfaces(server, page):
+def test_retrain_shows_progress_then_the_report_with_eigenfaces(server, page, tmp_path):
     app, base = server
     page.goto(f"{base}/admin/dashboard")
     assert "/admin/login" in page.url
@@ -112,8 +83,7 @@ def test_retrain_shows_progress_then_the_report_with_eigenfaces(server, page):
     assert active is not None and active["preset"] == "seed"
     assert page.get_attribute("#report", "data-version-id") == str(active["id"])
     assert page.inner_text("#report-accuracy") == f"{100 * active['metrics']['accuracy']:.1f}%"
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    save_screenshot(page, "training.png", tmp_path)
 
     page.goto(f"{base}/admin/models/")
     assert page.locator("#versions tbody tr").count() == 1
