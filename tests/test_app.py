@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import ast
-import os
-import socket
 import stat
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.servers import gunicorn
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,43 +88,13 @@ def test_the_core_never_imports_flask_or_sqlite():
                 assert not name.startswith("webapp.store"), f"{path.name} imports {name}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.timeout(120)
 def test_gunicorn_serves_the_home_page(tmp_path):
-    port = free_port()
-    env = {
-        **os.environ,
-        "LOOKALIKE_INSTANCE": str(tmp_path / "instance"),
-        "LOOKALIKE_BIND": f"127.0.0.1:{port}",
-        "LOOKALIKE_WORKERS": "2",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    assert response.status == 200
-                    assert "Next step: extract faces" in response.read().decode()
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        secret = (tmp_path / "instance" / "secret_key").read_text()
-        assert len(secret) >= 64
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with (
+        gunicorn(tmp_path / "instance") as base,
+        urllib.request.urlopen(f"{base}/", timeout=5) as response,
+    ):
+        assert response.status == 200
+        assert "Next step: extract faces" in response.read().decode()
+    secret = (tmp_path / "instance" / "secret_key").read_text()
+    assert len(secret) >= 64

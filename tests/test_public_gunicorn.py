@@ -4,10 +4,7 @@ that every worker picks up without a restart."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_app import free_port
+from tests.servers import gunicorn
 from tests.test_public import jpeg
 from webapp.store import models as model_store
 from webapp.store.db import open_store
@@ -48,37 +45,9 @@ def post_multipart(url: str, field: str, filename: str, data: bytes) -> tuple[in
 def server(tmp_path, trained_instance):
     shutil.copytree(trained_instance, tmp_path / "copy")
     root = tmp_path / "copy"
-    port = free_port()
-    env = {
-        **os.environ,
-        "LOOKALIKE_INSTANCE": str(root / "instance"),
-        "LOOKALIKE_MODELS": str(root / "models"),
-        "LOOKALIKE_BIND": f"127.0.0.1:{port}",
-        "LOOKALIKE_WORKERS": "2",
-        "LOOKALIKE_MODEL_CHECK_SECONDS": "1",
-        "LOOKALIKE_SCORE_RATE_LIMIT": "0",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=5):
-                break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise
-            time.sleep(0.2)
-    yield base, root
-    process.terminate()
-    process.wait(timeout=30)
+    settings = {"MODELS": str(root / "models"), "MODEL_CHECK_SECONDS": "1", "SCORE_RATE_LIMIT": "0"}
+    with gunicorn(root / "instance", **settings) as base:
+        yield base, root
 
 
 @pytest.mark.timeout(180)

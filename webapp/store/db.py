@@ -6,6 +6,7 @@ holds the number of the last one applied. They only ever add: nothing here drops
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -19,6 +20,20 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StoreError(Exception):
     """The store cannot be used as asked (newer schema, unreadable file...)."""
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs on this machine: a run or job whose process is
+    gone will never finish, and is marked so."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 def now() -> str:

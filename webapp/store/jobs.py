@@ -4,12 +4,11 @@ worker process that runs it (claim, progress, finish, fail)."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webapp.store.db import now, transaction
+from webapp.store.db import now, process_alive, transaction
 
 UNFINISHED = ("queued", "running")
 # A queued job whose worker never claimed it, or a running one silent for this long, is
@@ -39,18 +38,6 @@ def _decoded(row: sqlite3.Row | None) -> dict[str, Any] | None:
     return job
 
 
-def _process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _older_than(stamp: str | None, age: timedelta) -> bool:
     return stamp is None or datetime.fromisoformat(stamp) < datetime.now(UTC) - age
 
@@ -66,7 +53,7 @@ def _fail_dead_jobs(conn: sqlite3.Connection) -> None:
                 if _older_than(row["created_at"], QUEUED_TIMEOUT)
                 else None
             )
-        elif not _process_alive(row["worker_pid"]):
+        elif not process_alive(row["worker_pid"]):
             reason = "its worker process ended without finishing it"
         elif _older_than(row["heartbeat_at"], HEARTBEAT_TIMEOUT):
             reason = "its worker stopped reporting progress"

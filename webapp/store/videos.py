@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.store.db import now, transaction
+from webapp.store.db import now, process_alive, transaction
 
 
 @dataclass(frozen=True)
@@ -75,24 +75,12 @@ def start_extraction(conn: sqlite3.Connection, video_id: int, params: dict[str, 
 
 def _close_abandoned_extractions(conn: sqlite3.Connection) -> None:
     for row in conn.execute("SELECT id, pid FROM extractions WHERE status = 'running'").fetchall():
-        if not _process_alive(row["pid"]):
+        if not process_alive(row["pid"]):
             conn.execute(
                 "UPDATE extractions SET status = 'interrupted', finished_at = ?,"
                 " error = 'the process running it ended' WHERE id = ?",
                 (now(), row["id"]),
             )
-
-
-def _process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def finish_extraction(

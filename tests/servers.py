@@ -1,0 +1,58 @@
+"""Starting the real gunicorn, as ./run.sh does, for the hosting tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(instance: Path, **settings: str) -> Iterator[str]:
+    """gunicorn with the repository's gunicorn.conf.py (2 workers) on a free port, the
+    instance folder and ``LOOKALIKE_<NAME>`` settings given; yields its base URL once
+    /healthz answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LOOKALIKE_INSTANCE": str(instance),
+        "LOOKALIKE_BIND": f"127.0.0.1:{port}",
+        "LOOKALIKE_WORKERS": "2",
+        **{f"LOOKALIKE_{name}": value for name, value in settings.items()},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
