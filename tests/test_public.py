@@ -319,3 +319,10 @@ def test_an_admin_chooses_the_target_picture_on_a_crop_page(tmp_path, trained_in
     assert "is now the picture of" in done.get_data(as_text=True)
     expected = (Path(app.config["CROPS_DIR"]) / crop["image_file"]).read_bytes()
     assert client.get("/target-picture").data == expected
+
+
+def test_healthz_is_503_when_the_store_cannot_be_reached(tmp_path):
+    app = app_on(tmp_path, None, DATABASE=str(tmp_path))  # a folder is no SQLite file
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["store"].startswith("unreachable")

@@ -88,6 +88,14 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def ping(conn: sqlite3.Connection) -> None:
+    """Ask the store something trivial.
+
+    :raise sqlite3.Error: it cannot answer (file gone, unreadable, locked for too long).
+    """
+    conn.execute("SELECT 1").fetchone()
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 

@@ -37,6 +37,7 @@ from webapp.scoring import (
     score_photo,
 )
 from webapp.store import models as model_store
+from webapp.store.db import ping
 from webapp.store.flask_store import get_db
 from webapp.store.rate_limits import hit
 from webapp.store.settings import get_target_name
@@ -219,7 +220,7 @@ def healthz():
     body: dict[str, Any] = {}
     try:
         db = get_db()
-        db.execute("SELECT 1").fetchone()
+        ping(db)
         body["store"] = "ok"
     except sqlite3.Error as error:
         return {"store": f"unreachable: {error}", "model": None}, 503
