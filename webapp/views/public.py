@@ -42,7 +42,7 @@ from webapp.store.flask_store import get_db
 from webapp.store.rate_limits import hit
 from webapp.store.settings import get_target_name
 from webapp.store.target_picture import target_picture
-from webapp.store.videos import crop_counts, list_videos
+from webapp.store.videos import crop_counts
 from webapp.vision.faces import FaceDetector
 from webapp.vision.images import ImageError, ImageLimits
 
@@ -143,7 +143,6 @@ def _home_page(db: sqlite3.Connection, error: str | None = None, status: int = 2
         ready=ready,
         error=error,
         counts=crop_counts(db),
-        videos=list_videos(db),
         target_name=_target_name(db),
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] // (1024 * 1024),
     )
