@@ -74,6 +74,9 @@ class Extractor:
     problem: Callable[[], str | None] = lambda: None
     # The name its per-crop features are kept under in the store; None: never kept.
     cached_as: str | None = None
+    # The RBF kernel's gamma for features with a metric of their own; None: searched, as
+    # multiples of 1/width (right for whitened PCA components of unit variance).
+    kernel_gamma: float | None = None
 
 
 EXTRACTORS: dict[str, Extractor] = {

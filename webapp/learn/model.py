@@ -118,7 +118,11 @@ def fit_model(
             pca = PCA(n_components=n, whiten=True, svd_solver="randomized", random_state=0)
             Z = pca.fit_transform(X)
         width = n or X.shape[1]
-        grid = {"C": list(space.C), "gamma": [g / width for g in space.gamma_factors]}
+        gammas = [g / width for g in space.gamma_factors]
+        grid = {
+            "C": list(space.C),
+            "gamma": [chosen.kernel_gamma] if chosen.kernel_gamma else gammas,
+        }
         search = GridSearchCV(svc, grid, scoring=CV_METRIC, cv=splitter, n_jobs=-1)
         search.fit(Z, y)
         if best is None or search.best_score_ > best[0]:
