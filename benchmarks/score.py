@@ -1,9 +1,11 @@
 """How fast is the selfie scoring path, in-process and under gunicorn, in one run?
 
-    .venv/bin/python benchmarks/score.py [--requests 300] [--clients 4] [--json]
+    .venv/bin/python benchmarks/score.py [--extractor NAME] [--requests 300] [--clients 4]
+        [--json]
 
 Builds a real model first (faces extracted from ../shared/data/movie/dev_movie.mp4,
-labelled from its truth table, trained with the default preset), then measures:
+labelled from its truth table, trained with the default preset and ``--extractor``: by
+default what a new install trains with, the best available), then measures:
 - in-process, through the Flask app (POST /api/score): p50/p95 for a 1280x720 JPEG and a
   12 MP (4000x3000) JPEG made from ../shared/data/photos/lin-manuel-miranda.png;
 - the naive path for comparison (full decode, Haar at 640 px wide, same model);
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from accuracy import build_movie_store  # noqa: E402
 
 from webapp import create_app  # noqa: E402
+from webapp.learn.features import EXTRACTORS, default_extractor  # noqa: E402
 from webapp.learn.scoring import score_face  # noqa: E402
 from webapp.learn.versions import load_version  # noqa: E402
 from webapp.scoring import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
@@ -263,6 +266,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=60, help="in-process calls per photo")
     parser.add_argument("--requests", type=int, default=300, help="requests under gunicorn")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--extractor", choices=sorted(EXTRACTORS), default=None, help="default: the best available"
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     if not SELFIE.is_file():
@@ -275,7 +281,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         conn, crops, _ = build_movie_store(work, every=10)
-        result = train_from_store(conn, crops, work / "models")
+        extractor = options.extractor or default_extractor()
+        result = train_from_store(conn, crops, work / "models", extractor=extractor)
         version = load_version(work / "models", result.directory)
         instance = work  # build_movie_store lays the store and crops out as an instance
         app = create_app(
@@ -283,7 +290,11 @@ def main() -> int:
         )
         photos = {"720p": photo_jpeg(1280, 720), "12MP": photo_jpeg(4000, 3000)}
         report = {
-            "model": {"directory": result.directory, "crops": result.report["data_counts"]},
+            "model": {
+                "directory": result.directory,
+                "extractor": extractor,
+                "crops": result.report["data_counts"],
+            },
             "in_process": in_process(app, photos, version, options.repeat),
             "faces": faces_lost(ROOT / "benchmarks" / "out" / "naive_faces_we_miss.png"),
             "gunicorn_720p": gunicorn_load(
@@ -293,7 +304,7 @@ def main() -> int:
     if options.json:
         print(json.dumps(report))
         return 0
-    print(f"model {result.directory}, trained on {report['model']['crops']}")
+    print(f"model {result.directory} ({extractor}), trained on {report['model']['crops']}")
     for name, row in report["in_process"].items():
         print(
             f"in-process {name:5s}: p50 {row['p50_ms']:6.1f} ms  p95 {row['p95_ms']:6.1f} ms"
