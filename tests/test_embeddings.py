@@ -245,6 +245,7 @@ def test_each_version_scores_with_its_own_extractor(tmp_path, described_instance
     as_embedded = face_for_model(embedded, astronaut_bgr, face)
     as_eigen = face_for_model(eigenfaces, astronaut_bgr, face)
     assert isinstance(as_embedded, FaceInImage) and as_embedded.image.ndim == 3
+    assert embedded.pipeline[:-1].transform([as_embedded]).shape == (1, 128)  # fitted
     assert isinstance(as_eigen, np.ndarray) and as_eigen.shape == (48, 48)
 
     detector = FaceDetector()
@@ -297,9 +298,9 @@ def test_descriptors_are_computed_once_and_reused_by_retraining(
     described: list[int] = []
     real = embeddings.describe_faces
 
-    def counting(faces, workers=1):
+    def counting(faces, *args, **kwargs):
         described.append(len(faces))
-        return real(faces, workers)
+        return real(faces, *args, **kwargs)
 
     monkeypatch.setattr(embeddings, "describe_faces", counting)
     labelled = model_store.training_counts(conn)
