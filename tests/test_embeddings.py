@@ -81,6 +81,16 @@ def test_the_same_face_resized_and_shifted_is_near_and_other_faces_are_far(astro
     assert min(far) > 3 * distance(reference, moved)
 
 
+def test_processes_share_out_the_faces_and_give_the_same_descriptors(astronaut_bgr):
+    from webapp.learn.embeddings import FaceInImage, describe_faces
+
+    faces = [FaceInImage(lfw_face_bgr(i), (40, 40, 220, 220)) for i in range(11)]
+    alone = describe_faces(faces, workers=1)
+    shared = describe_faces(faces, workers=2)  # 11 faces: two parts of 8 and 3
+    assert shared.shape == (11, 128)
+    assert np.allclose(alone, shared, atol=1e-5)
+
+
 def test_a_bare_crop_is_read_as_the_face_grown_by_the_margin(astronaut_bgr):
     height, width = astronaut_bgr.shape[:2]
     face = FaceDetector().detect(astronaut_bgr)[0]

@@ -19,7 +19,6 @@ as fast as one (benchmarks/describe.py), so many crops are shared out between pr
 from __future__ import annotations
 
 import importlib.util
-import math
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -148,6 +147,9 @@ def face_chip(face: FaceInImage) -> np.ndarray:
     return dlib.get_face_chip(rgb, landmarks, size=CHIP_SIZE, padding=CHIP_PADDING)
 
 
+CHIPS_PER_PART = 8
+
+
 def _describe_chips(chips: list[np.ndarray]) -> np.ndarray:
     _, resnet = load_models()
     vectors = resnet.compute_face_descriptor(chips) if chips else []
@@ -182,15 +184,16 @@ def describe_faces(
     chips = [face_chip(face) for face in faces]
     if pool is None and workers > 1 and len(chips) > 1:
         with describer_pool(min(workers, len(chips))) as own:
-            return _shared_out(chips, own, min(workers, len(chips)))
+            return _shared_out(chips, own)
     if pool is None or len(chips) < 2:
         return _describe_chips(chips)
-    return _shared_out(chips, pool, pool._max_workers)
+    return _shared_out(chips, pool)
 
 
-def _shared_out(chips: list[np.ndarray], pool: ProcessPoolExecutor, workers: int) -> np.ndarray:
-    part = math.ceil(len(chips) / workers)
-    parts = [chips[i : i + part] for i in range(0, len(chips), part)]
+def _shared_out(chips: list[np.ndarray], pool: ProcessPoolExecutor) -> np.ndarray:
+    # Small parts (about half a second of ResNet each) keep every process busy to the end,
+    # whatever the pool's size; the results come back in order.
+    parts = [chips[i : i + CHIPS_PER_PART] for i in range(0, len(chips), CHIPS_PER_PART)]
     return np.concatenate(list(pool.map(_describe_chips, parts)))
 
 
