@@ -208,3 +208,12 @@ def astronaut_rgb() -> np.ndarray:
     return data.astronaut()
 
 
+
+
+@pytest.fixture
+def page():
+    """A page in headless Debian chromium, desktop-sized (browser tests only)."""
+    from tests.browser import browser_page
+
+    with browser_page(1000, 900) as page:
+        yield page

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser_page, live_server, needs_chromium, save_screenshot
+from tests.browser import live_server, needs_chromium, save_screenshot
 from webapp.store.flask_store import get_db
 from webapp.store.settings import set_target_name
 
@@ -24,12 +24,6 @@ def server(new_labelling_app):
     app = new_labelling_app(WTF_CSRF_ENABLED=True)
     with live_server(app) as base:
         yield app, base
-
-
-@pytest.fixture
-def page():
-    with browser_page(1000, 860) as page:
-        yield page
 
 
 def shown_crop(page) -> int:

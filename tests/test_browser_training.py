@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser_page, live_server, needs_chromium, save_screenshot
+from tests.browser import live_server, needs_chromium, save_screenshot
 from tests.conftest import create_admin
 from tests.learn_data import fill_store
 from webapp import create_app
@@ -40,12 +40,6 @@ def server(tmp_path):
         set_target_name(get_db(), "Eileen Collins")
     with live_server(app) as base:
         yield app, base
-
-
-@pytest.fixture
-def page():
-    with browser_page(1000, 900) as page:
-        yield page
 
 
 @pytest.mark.timeout(180)
