@@ -180,6 +180,14 @@ def test_evaluate_command_scores_photos_with_the_active_model(training_app, tmp_
     assert "3 photos scored" in text.output and "Accuracy" in text.output
     assert "Skipped" in text.output and "wall.png: no face found" in text.output
 
+    # Exactly as the public page: the API gives each photo the same percent and box.
+    client = training_app.test_client()
+    for image in evaluation["images"]:
+        with open(image["file"], "rb") as photo:
+            api = client.post("/api/score", data={"photo": photo}).get_json()
+        assert api["faces"][0]["box"] == image["box"]
+        assert api["look_alike_percent"] == round(image["percent"], 1)
+
 
 def test_evaluate_command_needs_the_two_folders(training_app, tmp_path):
     result = training_app.test_cli_runner().invoke(args=["evaluate", str(tmp_path)])

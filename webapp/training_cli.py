@@ -20,13 +20,13 @@ from sklearn.metrics import (
 
 from webapp.learn.features import EXTRACTORS, default_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
-from webapp.learn.scoring import score_largest_face
 from webapp.learn.versions import ModelVersion, VersionError, load_version
+from webapp.scoring import SELFIE_DETECTOR, NoFaceFound, score_photo
 from webapp.store import models as model_store
 from webapp.store.flask_store import get_db
 from webapp.training import TrainingRefused, train_from_store
-from webapp.vision import cv2
 from webapp.vision.faces import FaceDetector
+from webapp.vision.images import ImageError, ImageLimits
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
 
@@ -42,7 +42,7 @@ def _print_training(result: dict[str, Any]) -> None:
         f"\nTrained on {counts['train']} crops, tested on {counts['test']} held out"
         f" ({counts['target']} target, {counts['not_target']} not target in all)"
         f" in {result['seconds']:.1f} s; extractor {result['extractor']},"
-        f" preset {result['preset']}."
+        f" preset {result['preset'] or '-'}."
     )
     click.echo(
         f"Accuracy {_percent(result['accuracy'])}, ROC AUC {result['roc_auc'] or 0:.3f};"
@@ -121,21 +121,36 @@ def active_version() -> ModelVersion:
         raise click.ClickException(str(error)) from None
 
 
-def score_folder(version: ModelVersion, folder: Path) -> dict[str, Any]:
-    """Score every image in ``folder/1`` (target) and ``folder/0``; the evaluation."""
-    detector = FaceDetector()
+def score_folder(version: ModelVersion, folder: Path, limits: ImageLimits) -> dict[str, Any]:
+    """Score every image in ``folder/1`` (target) and ``folder/0``; the evaluation.
+
+    Each file goes through the public page's own path (:func:`webapp.scoring.score_photo`:
+    the same decoding, limits and face detection); its largest face is the one scored.
+    """
+    detector = FaceDetector(SELFIE_DETECTOR)
     scored, skipped = [], []
     for name, truth in (("1", 1), ("0", 0)):
         for path in sorted((folder / name).iterdir()):
             if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
                 continue
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            face = score_largest_face(version, image, detector) if image is not None else None
-            if face is None:
-                reason = "not an image" if image is None else "no face found"
-                skipped.append({"file": str(path), "reason": reason})
+            try:
+                photo = score_photo(version, path.read_bytes(), limits, detector)
+            except ImageError as error:
+                skipped.append({"file": str(path), "reason": str(error).rstrip(".")})
                 continue
-            scored.append({"file": str(path), "truth": truth, **face.as_dict()})
+            except NoFaceFound:
+                skipped.append({"file": str(path), "reason": "no face found"})
+                continue
+            main = photo.main
+            scored.append(
+                {
+                    "file": str(path),
+                    "truth": truth,
+                    "box": photo.original_box(main),
+                    "percent": main.percent,
+                    "target": main.is_target,
+                }
+            )
     return {"version": version.directory, **_scores(scored), "images": scored, "skipped": skipped}
 
 
@@ -175,7 +190,11 @@ def evaluate_command(folder: Path, as_json: bool) -> None:
         raise click.ClickException(
             f"{folder} must hold a folder 1 (photos of the target) and a folder 0 (others)"
         )
-    result = score_folder(active_version(), folder)
+    limits = ImageLimits(
+        max_bytes=current_app.config["MAX_PHOTO_BYTES"],
+        max_pixels=current_app.config["MAX_PHOTO_PIXELS"],
+    )
+    result = score_folder(active_version(), folder, limits)
     if as_json:
         click.echo(json.dumps(result))
         return
