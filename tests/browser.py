@@ -65,6 +65,16 @@ def browser_page(width: int = 1000, height: int = 900) -> Iterator:
             browser.close()
 
 
+def log_in_through_the_page(page, base: str, path: str, name: str, password: str) -> None:
+    """Open ``path`` logged out, check it sends to the login page, log in, land on it."""
+    page.goto(f"{base}{path}")
+    assert "/admin/login" in page.url
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#submit")
+    page.wait_for_url(f"{base}{path}")
+
+
 def save_screenshot(page, name: str, tmp_path: Path) -> Path:
     """Screenshot the whole page as ``name``: into docs/ when LOOKALIKE_SCREENSHOTS=1."""
     folder = PROJECT_ROOT / "docs" if os.environ.get("LOOKALIKE_SCREENSHOTS") else tmp_path

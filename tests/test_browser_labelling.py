@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import live_server, needs_chromium, save_screenshot
+from tests.browser import (
+    live_server,
+    log_in_through_the_page,
+    needs_chromium,
+    save_screenshot,
+)
 from webapp.store.flask_store import get_db
 from webapp.store.settings import set_target_name
 
@@ -51,12 +56,7 @@ def test_label_by_mouse_and_keyboard_undo_and_grid(server, page, tmp_path):
         set_target_name(get_db(), "Eileen Collins")
     expected: dict[int, str] = {}
 
-    page.goto(f"{base}/admin/label")
-    assert "/admin/login" in page.url
-    page.fill("#name", "alice")
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(f"{base}/admin/label")
+    log_in_through_the_page(page, base, "/admin/label", "alice", PASSWORD)
 
     first = shown_crop(page)
     page.wait_for_function("document.querySelector('#crop-image').naturalWidth > 0")

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import live_server, needs_chromium, save_screenshot
+from tests.browser import (
+    live_server,
+    log_in_through_the_page,
+    needs_chromium,
+    save_screenshot,
+)
 from tests.conftest import create_admin
 from tests.learn_data import fill_store
 from webapp import create_app
@@ -45,12 +50,7 @@ def server(tmp_path):
 @pytest.mark.timeout(180)
 def test_retrain_shows_progress_then_the_report_with_eigenfaces(server, page, tmp_path):
     app, base = server
-    page.goto(f"{base}/admin/dashboard")
-    assert "/admin/login" in page.url
-    page.fill("#name", "alice")
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(f"{base}/admin/dashboard")
+    log_in_through_the_page(page, base, "/admin/dashboard", "alice", PASSWORD)
     assert page.inner_text("#count-target") == "16"
     assert "No model yet" in page.inner_text("#active-model")
 
