@@ -18,4 +18,5 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 .venv/bin/ruff check webapp tests benchmarks
+.venv/bin/ruff format --check webapp tests benchmarks
 exec .venv/bin/python -m pytest "$@"

@@ -9,9 +9,10 @@ SVM's decision function (they must agree: the percentage never runs backwards), 
 the movie task the target photo's percentage and how many other photos score as high.
 
 1. movie -> photos: extract faces from ``movie/dev_movie.mp4`` into a scratch store
-   (``webapp.extraction.extract_faces``), label each crop from ``dev_movie_truth.tsv``
-   (lin_manuel_miranda = target, everyone else not), train with the app's own operation
-   (``webapp.training.train_from_store``; descriptors are kept, as in the app), then score
+   (``webapp.operations.extraction.extract_faces``), label each crop from
+   ``dev_movie_truth.tsv`` (lin_manuel_miranda = target, everyone else not), train with the
+   app's own operation (``webapp.operations.training.train_from_store``; descriptors are
+   kept, as in the app), then score
    every photo under ``photos/`` as the public page does (decoded at 640 px, faces looked
    for on a 400 px copy, the largest one scored): ``lin-manuel-miranda.png`` is the
    target, all others are not.
@@ -46,18 +47,21 @@ from sklearn.metrics import (  # noqa: E402
     roc_auc_score,
 )
 
-from webapp.extraction import extract_faces  # noqa: E402
-from webapp.learn import embeddings  # noqa: E402
-from webapp.learn.features import FaceInImage, get_extractor  # noqa: E402
+from webapp.learn.features import (  # noqa: E402
+    FaceInImage,
+    embeddings,
+    get_extractor,
+)
+from webapp.learn.look_alike import face_for_model  # noqa: E402
 from webapp.learn.model import TARGET, fit_model  # noqa: E402
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS  # noqa: E402
-from webapp.learn.scoring import face_for_model  # noqa: E402
 from webapp.learn.versions import load_version  # noqa: E402
-from webapp.scoring import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from webapp.operations.extraction import extract_faces  # noqa: E402
+from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.store import labels as label_store  # noqa: E402
 from webapp.store import users  # noqa: E402
 from webapp.store.db import open_store  # noqa: E402
-from webapp.training import train_from_store  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import (  # noqa: E402
     Box,
@@ -229,7 +233,7 @@ def inputs_for(extractor: str) -> Callable[[np.ndarray, Box], np.ndarray]:
     return embedding_input if extractor == EMBEDDINGS else eigen_input
 
 
-def fit_and_score(combo: Combo, train_x, train_y, test_x, test_y) -> dict:  # noqa: ANN001
+def fit_and_score(combo: Combo, train_x, train_y, test_x, test_y) -> dict:
     extractor, preset = combo
     pipeline = fit_model(
         train_x, train_y, extractor=extractor, preset=preset or DEFAULT_PRESET

@@ -4,7 +4,7 @@
 
 Extracts every frame of ../shared/data/movie/dev_movie.mp4 into a scratch store (about
 2800 crops), then describes the first ``--crops`` of them with the app's own operation
-(``webapp.describing.describe_crops``: read the PNG, align on 5 landmarks, ResNet, keep
+(``webapp.operations.describing.describe_crops``: read the PNG, align on 5 landmarks, ResNet, keep
 the vector), once per ``--workers`` value, from scratch each time. Also times the parts
 on 100 crops: reading + alignment, and the ResNet alone.
 """
@@ -23,9 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp.describing import _face_in_crop, describe_crops  # noqa: E402
-from webapp.extraction import extract_faces  # noqa: E402
-from webapp.learn import embeddings  # noqa: E402
+from webapp.learn.features import embeddings  # noqa: E402
+from webapp.operations.crop_files import face_in_crop  # noqa: E402
+from webapp.operations.describing import describe_crops  # noqa: E402
+from webapp.operations.extraction import extract_faces  # noqa: E402
 from webapp.store.db import open_store  # noqa: E402
 from webapp.store.descriptors import crops_without_descriptor  # noqa: E402
 from webapp.vision.video import Sampling  # noqa: E402
@@ -34,10 +35,10 @@ DATA = ROOT.parent / "shared" / "data"
 MOVIE = DATA / "movie" / "dev_movie.mp4"
 
 
-def parts(conn, crops: Path, n: int = 100) -> dict:  # noqa: ANN001
+def parts(conn, crops: Path, n: int = 100) -> dict:
     rows = crops_without_descriptor(conn, embeddings.DESCRIPTOR_MODEL)[:n]
     started = time.perf_counter()
-    faces = [_face_in_crop(crops, row) for row in rows]
+    faces = [face_in_crop(crops, row) for row in rows]
     read = time.perf_counter() - started
     started = time.perf_counter()
     chips = [embeddings.face_chip(face) for face in faces]

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp.extraction import extract_faces  # noqa: E402
+from webapp.operations.extraction import extract_faces  # noqa: E402
 from webapp.store.db import open_store  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import DetectorSettings, FaceDetector  # noqa: E402

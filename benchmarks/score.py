@@ -41,10 +41,10 @@ from accuracy import build_movie_store  # noqa: E402
 
 from webapp import create_app  # noqa: E402
 from webapp.learn.features import EXTRACTORS, default_extractor  # noqa: E402
-from webapp.learn.scoring import score_face  # noqa: E402
+from webapp.learn.look_alike import score_face  # noqa: E402
 from webapp.learn.versions import load_version  # noqa: E402
-from webapp.scoring import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
-from webapp.training import train_from_store  # noqa: E402
+from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import Box, FaceDetector, cut  # noqa: E402
 from webapp.vision.images import decode_upload  # noqa: E402

@@ -8,15 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.learn_data import fill_store
+from tests.learn_data import SMALL_SEARCH, fill_store
 from webapp import create_app
-from webapp.auth import hash_password
-from webapp.extraction import extract_faces
-from webapp.learn.model import SearchSpace
+from webapp.operations.admins import hash_password
+from webapp.operations.extraction import extract_faces
+from webapp.operations.training import train_from_store
 from webapp.store import users
 from webapp.store.db import open_store
 from webapp.store.labels import set_labels
-from webapp.training import train_from_store
 from webapp.vision import cv2
 from webapp.vision.video import Sampling
 
@@ -27,16 +26,29 @@ from webapp.vision.video import Sampling
 os.environ.setdefault("LOOKALIKE_EXTRACTOR", "eigenfaces")
 
 
-@pytest.fixture
-def app(tmp_path: Path):
-    app = create_app(
+def new_app(root: Path, **overrides):
+    """An app on ``root/instance`` and ``root/models`` with the test settings: the one
+    way tests build an app (the ``make_app`` fixture, and session fixtures that cannot use
+    it)."""
+    return create_app(
         {
             "TESTING": True,
-            "INSTANCE": str(tmp_path / "instance"),
-            "MODELS_DIR": str(tmp_path / "models"),
+            "INSTANCE": str(root / "instance"),
+            "MODELS_DIR": str(root / "models"),
+            **overrides,
         }
     )
-    yield app
+
+
+@pytest.fixture
+def make_app(tmp_path: Path):
+    """``make_app(root=tmp_path, **overrides)``: a new app with these settings."""
+    return lambda root=None, **overrides: new_app(root or tmp_path, **overrides)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
@@ -89,16 +101,16 @@ def blank_video(tmp_path_factory, astronaut_bgr) -> Path:
     return write_video(tmp_path_factory.mktemp("video") / "blank.avi", frames)
 
 
-# --- Labelling, admins, datasets (issue 3) ---
+# --- Labelling, admins, datasets ---
 
 ADMIN_PASSWORD = "correct horse battery staple"
 
 
 def create_admin(app, name: str = "alice", password: str = ADMIN_PASSWORD) -> int:
     """Add an admin straight through the store (the CLI is tested on its own)."""
-    from webapp.auth import hash_password
+    from webapp.context import get_db
+    from webapp.operations.admins import hash_password
     from webapp.store import users
-    from webapp.store.flask_store import get_db
 
     with app.app_context():
         return users.create_user(get_db(), name, hash_password(password))
@@ -115,12 +127,13 @@ def log_in(client, name: str = "alice", password: str = ADMIN_PASSWORD, csrf_tok
 def extracted_instance(tmp_path_factory, face_video) -> Path:
     """An instance folder holding the crops of ``face_video`` (extracted once per session;
     tests copy it)."""
-    from webapp.extraction import extract_faces
-    from webapp.store.flask_store import get_db
+    from webapp.context import get_db
+    from webapp.operations.extraction import extract_faces
     from webapp.vision.video import Sampling
 
-    folder = tmp_path_factory.mktemp("extracted") / "instance"
-    app = create_app({"TESTING": True, "INSTANCE": str(folder)})
+    root = tmp_path_factory.mktemp("extracted")
+    folder = root / "instance"
+    app = new_app(root)
     with app.app_context():
         extract_faces(
             get_db(), app.config["CROPS_DIR"], face_video, Sampling(every=0, cap=60, seed=1)
@@ -135,16 +148,7 @@ def labelling_app_for(tmp_path: Path, extracted_instance: Path, **config):
     # Not tmp_path / "instance": that is the plain ``app`` fixture's, and a test may use both.
     instance = tmp_path / "labelling-instance"
     shutil.copytree(extracted_instance, instance)
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE": str(instance),
-            "MODELS_DIR": str(tmp_path / "models"),
-            "CROPS_DIR": str(instance / "crops"),
-            "DATABASE": str(instance / "lookalike.sqlite3"),
-            **config,
-        }
-    )
+    app = new_app(tmp_path, INSTANCE=str(instance), **config)
     create_admin(app, "alice")
     create_admin(app, "bob")
     return app
@@ -164,6 +168,24 @@ def admin_client(labelling_app):
     return client
 
 
+class AuthActions:
+    """Log an admin in and out through the login form, as a browser would."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, name: str = "alice", password: str = ADMIN_PASSWORD, csrf_token: str = ""):
+        return log_in(self._client, name, password, csrf_token)
+
+    def logout(self):
+        return self._client.post("/admin/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
 @pytest.fixture
 def log_in_as():
     """``log_in_as(client, name="alice", password=..., csrf_token="")``: post the login form."""
@@ -176,9 +198,7 @@ def new_labelling_app(tmp_path, extracted_instance):
     return lambda **config: labelling_app_for(tmp_path, extracted_instance, **config)
 
 
-# --- The public page (issue 5) ---
-
-SMALL_SEARCH = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
+# --- The public page ---
 
 
 @pytest.fixture(scope="session")
@@ -195,8 +215,9 @@ def trained_instance(tmp_path_factory, face_video) -> Path:
     set_labels(conn, admin, dict.fromkeys(target_ids, "target"))
     fill_store(conn, crops, n_target=0, n_other=60, size=48)
     for _ in range(2):
-        train_from_store(conn, root / "instance" / "crops", root / "models", face_size=48,
-                         space=SMALL_SEARCH)
+        train_from_store(
+            conn, root / "instance" / "crops", root / "models", face_size=48, space=SMALL_SEARCH
+        )
     conn.close()
     return root
 
@@ -206,8 +227,6 @@ def astronaut_rgb() -> np.ndarray:
     from skimage import data
 
     return data.astronaut()
-
-
 
 
 @pytest.fixture

@@ -13,8 +13,12 @@ from pathlib import Path
 import numpy as np
 from skimage import data
 
+from webapp.learn.model import SearchSpace
 from webapp.store.imports import NewImportedCrop, add_imported_crop
 from webapp.vision import cv2
+
+# A search small enough for tests to train in a second or two.
+SMALL_SEARCH = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
 
 
 def _astronaut_face() -> np.ndarray:

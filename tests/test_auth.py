@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from webapp.context import get_db
 from webapp.store import users
-from webapp.store.flask_store import get_db
 
 PASSWORD = "correct horse battery staple"
 

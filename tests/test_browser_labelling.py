@@ -15,7 +15,7 @@ from tests.browser import (
     needs_chromium,
     save_screenshot,
 )
-from webapp.store.flask_store import get_db
+from webapp.context import get_db
 from webapp.store.settings import set_target_name
 
 PASSWORD = "correct horse battery staple"

@@ -18,9 +18,8 @@ from tests.browser import (
 )
 from tests.conftest import create_admin
 from tests.learn_data import fill_store
-from webapp import create_app
+from webapp.context import get_db
 from webapp.store import models as model_store
-from webapp.store.flask_store import get_db
 from webapp.store.settings import set_target_name
 
 PASSWORD = "correct horse battery staple"
@@ -29,16 +28,9 @@ pytestmark = needs_chromium
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(make_app):
     """The real app (CSRF on) with generated labelled crops, on a free local port."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE": str(tmp_path / "instance"),
-            "MODELS_DIR": str(tmp_path / "models"),
-            "FACE_SIZE": 48,
-        }
-    )
+    app = make_app(FACE_SIZE=48)
     create_admin(app, "alice", PASSWORD)
     with app.app_context():
         fill_store(get_db(), app.config["CROPS_DIR"], 16, 48, n_not_face=4, size=48)

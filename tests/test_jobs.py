@@ -9,21 +9,24 @@ import time
 import pytest
 
 from tests.learn_data import fill_store
-from webapp.jobs import JobPaths, log_path, start_job, wait_for_job
+from webapp.jobs import log_path, start_job, wait_for_job
+from webapp.operations.training import train_from_store
+from webapp.settings import Settings, load_settings
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store
 from webapp.store.db import open_store
-from webapp.training import train_from_store
 
 
 @pytest.fixture
-def paths(tmp_path) -> JobPaths:
-    return JobPaths(
-        database=str(tmp_path / "instance" / "lookalike.sqlite3"),
-        crops_dir=str(tmp_path / "instance" / "crops"),
-        models_dir=str(tmp_path / "models"),
-        face_size=48,
-        extractor="eigenfaces",  # the app's EXTRACTOR setting; None: the best available
+def paths(tmp_path) -> Settings:
+    """The settings a job's worker is started with (the app's, in real use)."""
+    return load_settings(
+        {
+            "INSTANCE": str(tmp_path / "instance"),
+            "MODELS_DIR": str(tmp_path / "models"),
+            "FACE_SIZE": 48,
+            "EXTRACTOR": "eigenfaces",  # the EXTRACTOR setting; None: the best available
+        }
     )
 
 
@@ -61,7 +64,9 @@ def test_job_lifecycle_in_the_store(store):
 def test_a_job_whose_worker_died_becomes_failed(store):
     job_id = job_store.create_job(store, "train")
     job_store.claim_job(store, job_id, _dead_pid())
-    assert job_store.unfinished_job(store, "train") is None
+    job_store.fail_dead_jobs(store)
+    unfinished = job_store.recent_jobs(store, kind="train")
+    assert all(j["status"] not in job_store.UNFINISHED for j in unfinished)
     job = job_store.get_job(store, job_id)
     assert job["status"] == "failed" and "worker process ended" in job["error"]
     job_store.create_job(store, "train")  # not blocked by the dead one

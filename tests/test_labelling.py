@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
+from tests.conftest import create_admin
+from webapp.context import get_db
 from webapp.store import labels
 from webapp.store.db import open_store
-from webapp.store.flask_store import get_db
 
 
 def label_of(app, crop_id: int) -> str | None:
@@ -198,7 +199,7 @@ def test_concurrent_label_writes_are_never_lost(labelling_app):
         try:
             for crop_id in crop_ids:
                 labels.set_label(conn, crop_id, ids[user], label)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             conn.close()
@@ -229,6 +230,7 @@ def test_concurrent_label_writes_are_never_lost(labelling_app):
 
 def test_concurrent_claims_never_hand_out_the_same_crop(labelling_app):
     database = labelling_app.config["DATABASE"]
+    users = [1, 2, create_admin(labelling_app, "carol"), create_admin(labelling_app, "dave")]
     claimed: list[int] = []
 
     def work(user_id: int) -> None:
@@ -241,12 +243,13 @@ def test_concurrent_claims_never_hand_out_the_same_crop(labelling_app):
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=work, args=(user_id,)) for user_id in (1, 2, 1, 2)]
+    threads = [threading.Thread(target=work, args=(user_id,)) for user_id in users]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(claimed) == 16
+    assert len(set(claimed)) == 16, f"crops handed out twice: {sorted(claimed)}"
 
 
 def test_grid_marks_all_and_saves_once(admin_client, labelling_app):

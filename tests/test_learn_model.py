@@ -14,7 +14,8 @@ from webapp.learn.features import get_extractor
 from webapp.learn.model import SearchSpace, TrainingError, fit_model, percent, train
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS, PresetError, preprocess
 
-SMALL = SearchSpace(n_components=(10, 20), C=(1.0, 10.0), gamma_factors=(0.2, 1.0))
+# Two PCA sizes and two kernel widths: enough to see the search choose.
+TWO_WAY_SEARCH = SearchSpace(n_components=(10, 20), C=(1.0, 10.0), gamma_factors=(0.2, 1.0))
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_unknown_preset_names_the_known_ones():
 
 def test_training_report_has_every_figure_the_admin_sees(data):
     faces, labels = data
-    outcome = train(faces, labels, space=SMALL)
+    outcome = train(faces, labels, space=TWO_WAY_SEARCH)
     report = outcome.report
     assert report["data_counts"] == {"target": 24, "not_target": 72, "train": 72, "test": 24}
     assert report["classes"]["target"]["support"] == 6  # stratified 25%
@@ -71,7 +72,7 @@ def test_training_report_has_every_figure_the_admin_sees(data):
 
 def test_the_held_out_part_is_never_fitted(data):
     faces, labels = data
-    outcome = train(faces, labels, space=SMALL)
+    outcome = train(faces, labels, space=TWO_WAY_SEARCH)
     positions = np.arange(len(labels))
     _, expected_test = train_test_split(positions, test_size=0.25, stratify=labels, random_state=0)
     assert sorted(outcome.test_indices) == sorted(expected_test)
@@ -81,7 +82,7 @@ def test_the_held_out_part_is_never_fitted(data):
 
 def test_percent_is_at_least_50_exactly_when_the_model_predicts_the_target(data):
     faces, labels = data
-    pipeline = train(faces, labels, space=SMALL).pipeline
+    pipeline = train(faces, labels, space=TWO_WAY_SEARCH).pipeline
     new_faces, new_labels = faces_and_labels(30, 30, size=48, seed=7)
     noisy = [np.clip(f + np.random.default_rng(i).normal(0, 40, f.shape), 0, 255).astype(np.uint8)
              for i, f in enumerate(new_faces)]  # fmt: skip
@@ -101,7 +102,7 @@ def test_percent_never_runs_backwards_on_held_out_faces():
     train_faces, test_faces, y_train, y_test = train_test_split(
         faces, labels, test_size=0.5, stratify=labels, random_state=1
     )
-    pipeline = fit_model(train_faces, y_train, space=SMALL).pipeline
+    pipeline = fit_model(train_faces, y_train, space=TWO_WAY_SEARCH).pipeline
     percents = model.look_alike_percents(pipeline, test_faces)
     decision_auc = roc_auc_score(y_test, pipeline.decision_function(test_faces))
     percent_auc = roc_auc_score(y_test, percents)

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from tests.learn_data import faces_and_labels
-from webapp.learn.model import SearchSpace, percent, train
+from tests.learn_data import SMALL_SEARCH, faces_and_labels
+from webapp.learn.model import percent, train
 from webapp.learn.pictures import (
     confusion_png,
     confusion_table,
@@ -27,13 +27,11 @@ from webapp.learn.versions import (
 )
 from webapp.vision import cv2
 
-SMALL = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
-
 
 @pytest.fixture(scope="module")
 def trained():
     faces, labels = faces_and_labels(16, 48, size=40)
-    return faces, train(faces, labels, space=SMALL)
+    return faces, train(faces, labels, space=SMALL_SEARCH)
 
 
 def _save(models_dir, outcome):
@@ -113,3 +111,37 @@ def test_pictures_of_a_model(trained):
     assert [row["label"] for row in table["rows"]] == ["not_target", "target"]
     assert sum(sum(row["cells"]) for row in table["rows"]) == outcome.report["data_counts"]["test"]
     assert _decode(confusion_png(outcome.report)).shape == (128, 128, 3)
+
+
+def test_a_version_saved_before_the_features_moved_still_loads(tmp_path, monkeypatch):
+    """Pickled models name their classes' modules: one saved when face embeddings lived
+    in ``webapp.learn.embeddings`` loads and scores the same today."""
+    import sys
+    import types
+
+    from sklearn.pipeline import Pipeline
+
+    from webapp.learn.calibration import SigmoidCalibratedSVC
+    from webapp.learn.features import embeddings
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(24, 128)).astype(np.float32)
+    labels = np.array([1] * 8 + [0] * 16)
+    vectors[:8] += 1.0
+    with monkeypatch.context() as old_layout:
+        old = types.ModuleType("webapp.learn.embeddings")
+        old.FaceEmbeddings = embeddings.FaceEmbeddings
+        old_layout.setitem(sys.modules, "webapp.learn.embeddings", old)
+        old_layout.setattr(embeddings.FaceEmbeddings, "__module__", "webapp.learn.embeddings")
+        pipeline = Pipeline(
+            [("features", embeddings.FaceEmbeddings()), ("svm", SigmoidCalibratedSVC(cv=3))]
+        ).fit(list(vectors), labels)
+        directory, _ = save_version(
+            tmp_path, pipeline, extractor="face-embeddings", preset=None, face_size=224,
+            report={}, started_at="2025-01-01T00:00:00+00:00",
+        )  # fmt: skip
+    assert b"webapp.learn.embeddings" in (tmp_path / directory / MODEL_FILE).read_bytes()
+    monkeypatch.delitem(sys.modules, "webapp.learn.embeddings", raising=False)  # a new process
+    loaded = load_version(tmp_path, directory)
+    expected = pipeline.predict_proba(list(vectors))
+    assert np.allclose(loaded.pipeline.predict_proba(list(vectors)), expected)

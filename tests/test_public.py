@@ -10,14 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from webapp import create_app
-from webapp.learn.model import SearchSpace
+from tests.conftest import new_app
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.store.target_picture import set_target_picture
 from webapp.vision import cv2
 
-SMALL = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
 FACE_CENTRE = (220, 112)  # of the astronaut's face in the 512x512 photo
 
 
@@ -27,15 +25,7 @@ def app_on(tmp_path: Path, source: Path | None, **config):
         root = tmp_path / "copy"
     else:
         root = tmp_path / "empty"
-    settings = {
-        "TESTING": True,
-        "INSTANCE": str(root / "instance"),
-        "MODELS_DIR": str(root / "models"),
-        "WTF_CSRF_ENABLED": False,
-        "MODEL_CHECK_SECONDS": 0,
-        **config,
-    }
-    return create_app(settings)
+    return new_app(root, **{"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, **config})
 
 
 @pytest.fixture

@@ -8,16 +8,12 @@ from pathlib import Path
 import pytest
 from skimage import data
 
-from tests.learn_data import fill_store
-from webapp import create_app
-from webapp.learn.model import SearchSpace
+from tests.learn_data import SMALL_SEARCH, fill_store
 from webapp.learn.versions import load_version
+from webapp.operations.training import MIN_CROPS_PER_CLASS, TrainingRefused, train_from_store
 from webapp.store import models as model_store
 from webapp.store.db import open_store
-from webapp.training import MIN_CROPS_PER_CLASS, TrainingRefused, train_from_store
 from webapp.vision import cv2
-
-SMALL = SearchSpace(n_components=(10,), C=(1.0, 10.0), gamma_factors=(0.2,))
 
 
 @pytest.fixture
@@ -29,7 +25,7 @@ def store(tmp_path):
 
 def _train(store, tmp_path, **options):
     return train_from_store(
-        store, tmp_path / "crops", tmp_path / "models", face_size=48, space=SMALL, **options
+        store, tmp_path / "crops", tmp_path / "models", face_size=48, space=SMALL_SEARCH, **options
     )
 
 
@@ -98,16 +94,8 @@ def test_a_failed_run_leaves_the_active_version_alone(store, tmp_path):
 
 
 @pytest.fixture
-def training_app(tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE": str(tmp_path / "instance"),
-            "MODELS_DIR": str(tmp_path / "models"),
-            "FACE_SIZE": 48,
-        }
-    )
-    return app
+def training_app(make_app):
+    return make_app(FACE_SIZE=48)
 
 
 def _fill_app(app, n_target=12, n_other=36):

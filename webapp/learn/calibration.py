@@ -63,7 +63,7 @@ class SigmoidCalibratedSVC(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, X, y):  # noqa: ANN001 - scikit-learn's signature
+    def fit(self, X, y):
         y = np.asarray(y)
         svc = clone(self.svc if self.svc is not None else SVC(class_weight="balanced"))
         folds = max(2, min(self.cv, int(np.bincount(y, minlength=2).min())))
@@ -75,13 +75,13 @@ class SigmoidCalibratedSVC(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def decision_function(self, X) -> np.ndarray:  # noqa: ANN001
+    def decision_function(self, X) -> np.ndarray:
         return self.svc_.decision_function(X)
 
-    def predict_proba(self, X) -> np.ndarray:  # noqa: ANN001
+    def predict_proba(self, X) -> np.ndarray:
         p = sigmoid(self.decision_function(X), self.slope_)
         return np.column_stack([1 - p, p])
 
-    def predict(self, X) -> np.ndarray:  # noqa: ANN001
+    def predict(self, X) -> np.ndarray:
         # >= so that the prediction and "percent >= 50" agree even at d == 0 exactly.
         return (self.decision_function(X) >= 0).astype(int)

@@ -88,10 +88,8 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
-# Measured with benchmarks/accuracy.py (../shared/data): ORL mean ROC AUC plain 0.992,
-# seed 0.989, equalize 0.985, clahe 0.981; movie -> photos (one target photo among 46,
-# read as the public page reads uploads) AUC plain 1.000, seed 0.911, equalize 0.911,
-# clahe 0.733.
+# The best preset over the tasks of benchmarks/accuracy.py taken together (figures in
+# docs/accuracy.md; clahe does better on the photos task alone).
 DEFAULT_PRESET = "plain"
 
 

@@ -9,11 +9,13 @@ files run code when loaded, so a path from anywhere else is refused.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
 import secrets
 import shutil
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -150,11 +152,23 @@ def load_version(models_dir: str | Path, directory: str) -> ModelVersion:
     return _load(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+# Modules that moved since versions were first saved, by their old names: a pickled model
+# names its classes' modules, so old versions find them under the old name too.
+MOVED_MODULES = {"webapp.learn.embeddings": "webapp.learn.features.embeddings"}
+
+
+def _alias_moved_modules() -> None:
+    for old, new in MOVED_MODULES.items():
+        if old not in sys.modules:
+            sys.modules[old] = importlib.import_module(new)
+
+
 @lru_cache(maxsize=4)
 def _load(path: str, _mtime_ns: int, _size: int) -> ModelVersion:
     folder = Path(path)
     metadata = json.loads((folder / METADATA_FILE).read_text())
     check_compatible(metadata)
+    _alias_moved_modules()
     try:
         pipeline = joblib.load(folder / MODEL_FILE)
     except Exception as error:  # a truncated or foreign file: say which, not a traceback

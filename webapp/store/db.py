@@ -116,6 +116,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     applied = []
     for number, name, sql in available[current:]:
         with transaction(conn):
+            if schema_version(conn) >= number:  # another process (a gunicorn worker) did it
+                continue
             for statement in _statements(sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number:d}")

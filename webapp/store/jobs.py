@@ -191,12 +191,3 @@ def recent_jobs(
     else:
         rows = conn.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_decoded(row) for row in rows]
-
-
-def unfinished_job(conn: sqlite3.Connection, kind: str) -> dict[str, Any] | None:
-    """The queued or running job of ``kind`` (after failing dead ones), if any."""
-    fail_dead_jobs(conn)
-    row = conn.execute(
-        "SELECT * FROM jobs WHERE kind = ? AND status IN ('queued', 'running')", (kind,)
-    ).fetchone()
-    return _decoded(row)

@@ -15,17 +15,18 @@ def set_target_picture(conn: sqlite3.Connection, crop_id: int) -> None:
     set_setting(conn, TARGET_PICTURE, str(int(crop_id)))
 
 
-def target_picture(conn: sqlite3.Connection, active: dict[str, Any] | None) -> sqlite3.Row | None:
+def target_picture(
+    conn: sqlite3.Connection, examples: list[dict[str, Any]] | None
+) -> sqlite3.Row | None:
     """The crop to show as the target: the admin's choice, else the held-out target crop
-    the active model was most sure of, else the first crop labelled target."""
+    the active model was most sure of (among its report's ``examples``), else the first
+    crop labelled target."""
     candidates: list[int] = []
     chosen = get_setting(conn, TARGET_PICTURE)
     if chosen and chosen.isdigit():
         candidates.append(int(chosen))
-    examples = ((active or {}).get("metrics") or {}).get("examples") or []
-    sure = sorted(
-        (e for e in examples if e.get("label") == "target"), key=lambda e: -e.get("percent", 0)
-    )
+    targets = [e for e in examples or [] if e.get("label") == "target"]
+    sure = sorted(targets, key=lambda e: -e.get("percent", 0))
     candidates += [int(e["crop_id"]) for e in sure]
     for crop_id in candidates:
         row = conn.execute("SELECT id, image_file FROM crops WHERE id = ?", (crop_id,)).fetchone()

@@ -114,10 +114,6 @@ def finish_extraction(
         )
 
 
-def get_extraction(conn: sqlite3.Connection, extraction_id: int) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM extractions WHERE id = ?", (extraction_id,)).fetchone()
-
-
 def stored_face_boxes(conn: sqlite3.Connection, video_id: int) -> set[tuple[int, ...]]:
     """(frame, x, y, w, h) of every crop already stored for a video: what a rerun skips."""
     rows = conn.execute(

@@ -51,8 +51,8 @@ class DetectorSettings:
 
     ``min_face``: the smallest face to find, as a fraction of the frame's shorter side.
     The frame is scaled down until such a face just fills the cascade's 24-pixel window,
-    so detection costs the same at 480p and at 4K (measured on dev_movie.mp4: 0.12 finds
-    every face that detection at half size finds, at a third of the cost).
+    so detection costs the same at 480p and at 4K (on the development movie, 0.12 finds
+    every face that detection at half size finds, for much less work: docs/performance.md).
     ``detect_width``, when set, replaces that rule: frames are scaled to this width (for
     photos, whose faces are measured against the width of the picture).
     ``scale_factor``/``min_neighbors``: the cascade's pyramid step and vote threshold.
@@ -169,8 +169,8 @@ def crop_faces(image: np.ndarray, boxes: list[Box], *, size: int, margin: float)
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    # Level 1 with run-length strategy: measured faster *and* smaller than the default on
-    # video frames (4.6 ms vs 7.3 ms for a 360x360 crop and its model input).
+    # Level 1 with run-length strategy: faster *and* smaller than the default on video
+    # frames (benchmarks/extract.py).
     ok, data = cv2.imencode(".png", image, PNG_PARAMS)
     if not ok:
         raise FaceError("PNG encoding failed")

@@ -2,8 +2,8 @@
 
 Frames are read sequentially: ``grab()`` every frame (cheap: no colour conversion) and
 ``retrieve()`` only the kept ones. Seeking with ``CAP_PROP_POS_FRAMES`` re-decodes from the
-previous keyframe each time and measured 2.7x slower on long-GOP H.264; ``read()`` of every
-frame 1.4-2.3x slower.
+previous keyframe each time, several times slower on long-GOP H.264; ``read()`` of every
+frame is slower too (benchmarks/extract.py).
 """
 
 from __future__ import annotations

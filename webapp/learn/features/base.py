@@ -1,0 +1,45 @@
+"""What every feature extractor is: a scikit-learn transformer placed first in the model's
+pipeline, described by an :class:`Extractor` record (what it reads, whether a PCA follows
+it, where its per-crop features are kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sklearn.base import TransformerMixin
+
+Reads = Literal["face", "image"]
+
+
+class ExtractorError(ValueError):
+    """An unknown or unavailable extractor; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FaceInImage:
+    """A colour picture (BGR) and the face box in it, ``(x, y, w, h)`` in its pixels."""
+
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Extractor:
+    name: str
+    description: str
+    reads: Reads
+    uses_pca: bool  # whether the model puts a whitened PCA between features and SVM
+    uses_preset: bool
+    make: Callable[[str], TransformerMixin]  # preset -> a new (unfitted) transformer
+    rank: int = 0  # measured quality: with no choice made, the best available one is used
+    # Why it cannot be used on this install (a missing library or model file), or None.
+    problem: Callable[[], str | None] = lambda: None
+    # The name its per-crop features are kept under in the store; None: never kept.
+    cached_as: str | None = None
+    # The RBF kernel's gamma for features with a metric of their own; None: searched, as
+    # multiples of 1/width (right for whitened PCA components of unit variance).
+    kernel_gamma: float | None = None

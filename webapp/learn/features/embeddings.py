@@ -1,0 +1,262 @@
+"""Face embeddings: 128-d descriptors from dlib's face recognition ResNet.
+
+The face is found by OpenCV's Haar detector elsewhere (fast); here dlib only aligns it
+(5-point landmarks, ``shape_predictor_5_face_landmarks.dat``, on the Haar box) and describes
+the aligned 150x150 chip (``dlib_face_recognition_resnet_model_v1.dat``). Two photos of
+one person are usually less than 0.6 apart, two people more.
+
+Both model files ship in the PyPI package ``face-recognition-models``; dlib comes as wheels
+in ``dlib-bin``. The files are found through the package's folder, never by importing it
+(its ``__init__`` imports ``pkg_resources``, gone from recent setuptools), or in the folder
+the FACE_MODELS setting names (:func:`use_model_folder`). Nothing is downloaded: without
+them, :func:`model_problem` says what is missing and how to add it, and the app trains
+with eigenfaces.
+
+Measured on this 2-core machine: one descriptor takes ~73 ms (the ResNet; alignment ~2 ms);
+dlib holds the GIL, so threads do not help; two forked processes describe 2000 crops 1.7x
+as fast as one (benchmarks/describe.py), so many crops are shared out between processes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from webapp.learn.features.base import Extractor, FaceInImage
+from webapp.vision import cv2
+
+NAME = "face-embeddings"
+DESCRIPTOR_MODEL = "dlib-resnet-v1"  # what the store keeps descriptors under
+SIZE = 128
+SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"
+RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+PACKAGE = "face_recognition_models"
+INSTALL = "pip install dlib-bin face-recognition-models"
+CHIP_SIZE, CHIP_PADDING = 150, 0.25  # dlib's: what the ResNet was trained on
+# The SVM's RBF kernel in dlib's own metric: two faces at its same-person threshold (0.6
+# apart) have kernel value 1/4. Not searched: on the movie task every gamma separates the
+# movie's people perfectly (cross-validation ties) and the search kept the widest, under
+# which 15 of 45 photos of people the movie never showed scored over 50%; at this width,
+# none (the target's photo 98%). A wider kernel reaches people it was never shown.
+KERNEL_GAMMA = 4.0
+# Larger faces are shrunk to this width before aligning: the chip holds the face at about
+# 100 px, so more detail is thrown away anyway, and smaller pictures align faster.
+MAX_FACE_WIDTH = 300
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """dlib or its model files are missing; the message says what to install."""
+
+
+_chosen_folder: Path | None = None
+
+
+def use_model_folder(folder: str | Path | None) -> None:
+    """Look for dlib's model files in ``folder`` (the FACE_MODELS setting) instead of the
+    installed package; None goes back to the package. Set once per process at start."""
+    global _chosen_folder
+    _chosen_folder = Path(folder) if folder else None
+
+
+def model_folder() -> Path | None:
+    """The folder holding the model files: the one chosen with :func:`use_model_folder`,
+    else the ``models`` folder of the installed ``face-recognition-models`` package (found
+    without importing it), else None."""
+    if _chosen_folder is not None:
+        return _chosen_folder
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _dlib_missing() -> bool:
+    return importlib.util.find_spec("dlib") is None
+
+
+def model_problem() -> str | None:
+    """Why face embeddings cannot be used here (what is missing, how to add it), or None."""
+    missing = []
+    if _dlib_missing():
+        missing.append("the dlib library")
+    folder = model_folder()
+    files = [n for n in (SHAPE_FILE, RESNET_FILE) if not (folder and (folder / n).is_file())]
+    if files:
+        where = f" (looked in {folder})" if folder else ""
+        missing.append(f"dlib's model files {' and '.join(files)}{where}")
+    if not missing:
+        return None
+    return (
+        f"Face embeddings are not available: {' and '.join(missing)} not installed."
+        f" Add them with `{INSTALL}` in the app's environment and restart it;"
+        " until then training uses eigenfaces."
+    )
+
+
+@lru_cache(maxsize=2)
+def _load(folder: str) -> tuple[Any, Any]:
+    import dlib
+
+    return (
+        dlib.shape_predictor(str(Path(folder) / SHAPE_FILE)),
+        dlib.face_recognition_model_v1(str(Path(folder) / RESNET_FILE)),
+    )
+
+
+def load_models() -> tuple[Any, Any]:
+    """dlib's shape predictor and ResNet, loaded once per process (0.16 s, 22 MB).
+
+    :raise EmbeddingsUnavailable: dlib or a model file is missing.
+    """
+    problem = model_problem()
+    if problem:
+        raise EmbeddingsUnavailable(problem)
+    return _load(str(model_folder()))
+
+
+def face_box_in_crop(shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
+    """The face box in a crop cut as the face grown by ``margin`` of its size per side."""
+    height, width = shape[:2]
+    w, h = width / (1 + 2 * margin), height / (1 + 2 * margin)
+    return (round((width - w) / 2), round((height - h) / 2), round(w), round(h))
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def face_chip(face: FaceInImage) -> np.ndarray:
+    """The face aligned on its 5 landmarks, as the 150x150 RGB chip the ResNet reads."""
+    import dlib
+
+    shape_predictor, _ = load_models()
+    image = face.image
+    x, y, w, h = face.box
+    if w > MAX_FACE_WIDTH:
+        scale = MAX_FACE_WIDTH / w
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        x, y, w, h = (round(v * scale) for v in (x, y, w, h))
+    rgb = np.ascontiguousarray(_rgb(image))
+    landmarks = shape_predictor(rgb, dlib.rectangle(x, y, x + w - 1, y + h - 1))
+    return dlib.get_face_chip(rgb, landmarks, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+
+CHIPS_PER_PART = 8
+
+
+def _describe_chips(chips: list[np.ndarray]) -> np.ndarray:
+    _, resnet = load_models()
+    vectors = resnet.compute_face_descriptor(chips) if chips else []
+    return np.array([np.asarray(v) for v in vectors], dtype=np.float32).reshape(-1, SIZE)
+
+
+@contextmanager
+def describer_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Forked processes to run the ResNet in, for many batches (None for one worker).
+
+    Forked after the models are loaded here, so no process loads them again.
+    """
+    if workers <= 1:
+        yield None
+        return
+    load_models()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
+
+
+def describe_faces(
+    faces: Sequence[FaceInImage], workers: int = 1, pool: ProcessPoolExecutor | None = None
+) -> np.ndarray:
+    """One 128-d float32 descriptor per face, shape ``(len(faces), 128)``.
+
+    With a ``pool`` (:func:`describer_pool`), or ``workers`` > 1 for a pool of this call's
+    own, the chips are shared out between processes; alignment stays here, only the small
+    chips travel.
+
+    :raise EmbeddingsUnavailable: dlib or a model file is missing.
+    """
+    chips = [face_chip(face) for face in faces]
+    if pool is None and workers > 1 and len(chips) > 1:
+        with describer_pool(min(workers, len(chips))) as own:
+            return _shared_out(chips, own)
+    if pool is None or len(chips) < 2:
+        return _describe_chips(chips)
+    return _shared_out(chips, pool)
+
+
+def _shared_out(chips: list[np.ndarray], pool: ProcessPoolExecutor) -> np.ndarray:
+    # Small parts (about half a second of ResNet each) keep every process busy to the end,
+    # whatever the pool's size; the results come back in order.
+    parts = [chips[i : i + CHIPS_PER_PART] for i in range(0, len(chips), CHIPS_PER_PART)]
+    return np.concatenate(list(pool.map(_describe_chips, parts)))
+
+
+def describe_face(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The descriptor of the face at ``box`` in a colour picture (a selfie: in memory)."""
+    return describe_faces([FaceInImage(image_bgr, box)])[0]
+
+
+def is_descriptor(item: Any) -> bool:
+    return isinstance(item, np.ndarray) and item.shape == (SIZE,)
+
+
+def descriptors_of(items: Sequence[Any], crop_margin: float = 0.25) -> np.ndarray:
+    """Descriptors for a mix of kept descriptors (used as they are), :class:`FaceInImage`
+    and bare crops (the face is their centre), in one batch."""
+    out = np.zeros((len(items), SIZE), dtype=np.float32)
+    todo, at = [], []
+    for i, item in enumerate(items):
+        if is_descriptor(item):
+            out[i] = item
+        else:
+            face = item if isinstance(item, FaceInImage) else None
+            if face is None:
+                image = np.asarray(item)
+                face = FaceInImage(image, face_box_in_crop(image.shape, crop_margin))
+            todo.append(face)
+            at.append(i)
+    if todo:
+        out[at] = describe_faces(todo)
+    return out
+
+
+class FaceEmbeddings(TransformerMixin, BaseEstimator):
+    """Faces (crops, :class:`FaceInImage`, or kept descriptors) -> dlib descriptors."""
+
+    def __init__(self, crop_margin: float = 0.25) -> None:
+        self.crop_margin = crop_margin
+
+    def fit(self, faces, y=None):
+        self.descriptor_size_ = SIZE  # stateless: fitted once fit was called
+        return self
+
+    def transform(self, faces) -> np.ndarray:
+        return descriptors_of(faces, self.crop_margin)
+
+
+EXTRACTOR = Extractor(
+    name=NAME,
+    description="dlib's face recognition ResNet: 128-d descriptors of the aligned face, SVM.",
+    reads="image",
+    uses_pca=False,
+    uses_preset=False,
+    make=lambda preset: FaceEmbeddings(),
+    rank=10,  # measured best (benchmarks/accuracy.py)
+    problem=model_problem,
+    cached_as=DESCRIPTOR_MODEL,
+    kernel_gamma=KERNEL_GAMMA,
+)

@@ -1,0 +1,53 @@
+"""Scoring a photo with a model version, exactly as the public page does.
+
+The largest face is detected with the same Haar detector extraction uses and cut out in
+the form the version's extractor was trained on: the greyscale model input of the
+version's face size, or the colour crop with the extraction margin (and where the face is
+in it: a crop clipped at the photo's edge has a smaller margin on that side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from webapp.learn.features import FaceInImage, get_extractor
+from webapp.learn.model import look_alike_percents
+from webapp.learn.versions import ModelVersion
+from webapp.vision.faces import Box, FaceDetector, cut, margin_box, model_input
+
+
+@dataclass(frozen=True)
+class FaceScore:
+    box: Box
+    percent: float  # look-alike percentage, 0..100, unrounded (round only for display)
+    is_target: bool  # percent >= 50
+
+
+def face_for_model(
+    version: ModelVersion, image_bgr: np.ndarray, face: Box
+) -> np.ndarray | FaceInImage:
+    """The face in the form ``version``'s extractor reads."""
+    if get_extractor(version.extractor).reads == "image":
+        height, width = image_bgr.shape[:2]
+        around = margin_box(face, version.crop_margin, width, height)
+        inside = (face.x - around.x, face.y - around.y, face.w, face.h)
+        return FaceInImage(cut(image_bgr, around), inside)
+    return model_input(image_bgr, face, version.face_size)
+
+
+def score_face(version: ModelVersion, image_bgr: np.ndarray, face: Box) -> FaceScore:
+    face_input = face_for_model(version, image_bgr, face)
+    percent = float(look_alike_percents(version.pipeline, [face_input])[0])
+    return FaceScore(face, percent, percent >= 50)
+
+
+def score_largest_face(
+    version: ModelVersion, image_bgr: np.ndarray, detector: FaceDetector
+) -> FaceScore | None:
+    """The look-alike score of the largest face in a BGR photo, or None without a face."""
+    faces = detector.detect(image_bgr)
+    if not faces:
+        return None
+    return score_face(version, image_bgr, faces[0])

@@ -1,0 +1,13 @@
+"""What a user asks for, as plain functions on the store and the core: extract a video,
+import or export folders, train, describe, score crops and selfies, evaluate. No Flask."""
+
+from __future__ import annotations
+
+from webapp.learn.features import embeddings
+from webapp.settings import Settings
+
+
+def configure(settings: Settings) -> None:
+    """Point the core at what the settings choose; every process (the app, a command, a
+    job's worker) calls this once at start."""
+    embeddings.use_model_folder(settings.face_models)

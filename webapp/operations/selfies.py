@@ -1,0 +1,156 @@
+"""Scoring a visitor's photo with the active model: what the public page and API run.
+
+The photo is decoded in memory at most ``SELFIE_WIDTH`` pixels wide (big JPEGs straight
+from the DCT at 1/2-1/8 scale); faces are looked for on a 400 px wide copy, a scale fit
+for selfie faces (on the 44 development photos, every real face a plain Haar pass at 640 px
+finds is found, at about a third of the cost: the naive pass's extra finds were all false
+detections, checked by eye), and each face is scored from the 640 px picture with the
+model version it came from. Nothing about the photo is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from webapp.learn.look_alike import FaceScore, score_face
+from webapp.learn.versions import ModelVersion, VersionError, load_version
+from webapp.store import models as model_store
+from webapp.vision import cv2
+from webapp.vision.faces import DetectorSettings, FaceDetector, encode_png
+from webapp.vision.images import DecodedImage, ImageLimits, decode_upload
+
+log = logging.getLogger(__name__)
+
+SELFIE_WIDTH = 640
+# Finds faces down to 24 / 400 = 6% of the photo's width (the smallest real face in the
+# development photos is 8%).
+SELFIE_DETECTOR = DetectorSettings(detect_width=400, scale_factor=1.1, min_neighbors=5)
+
+
+def selfie_detector() -> FaceDetector:
+    """The detector for visitors' photos (one per process: it holds a cascade per thread)."""
+    return FaceDetector(SELFIE_DETECTOR)
+
+
+class NoFaceFound(Exception):
+    """The photo holds no face the detector can find."""
+
+
+@dataclass(frozen=True)
+class PhotoScore:
+    """Every face of one photo, largest first, scored by one model version."""
+
+    image: DecodedImage
+    faces: list[FaceScore]
+    model_version: str
+
+    @property
+    def main(self) -> FaceScore:
+        return self.faces[0]
+
+    def original_box(self, face: FaceScore) -> list[int]:
+        """The face's box in the photo as uploaded (upright), not in the reduced copy."""
+        scale = self.image.scale
+        return [round(v / scale) for v in face.box.as_tuple()]
+
+    def as_dict(self, target_name: str) -> dict[str, Any]:
+        return {
+            "look_alike_percent": round(self.main.percent, 1),
+            "target": target_name,
+            "model_version": self.model_version,
+            "faces": [
+                {"box": self.original_box(face), "look_alike_percent": round(face.percent, 1)}
+                for face in self.faces
+            ],
+        }
+
+
+def score_photo(
+    version: ModelVersion, data: bytes, limits: ImageLimits, detector: FaceDetector
+) -> PhotoScore:
+    """Decode an uploaded photo and score every face in it.
+
+    :raise ImageError: the upload is empty, too big, not an accepted image, or corrupt.
+    :raise NoFaceFound: no face in it.
+    """
+    image = decode_upload(data, limits, max_width=SELFIE_WIDTH)
+    boxes = detector.detect(image.bgr)
+    if not boxes:
+        raise NoFaceFound("No face was found in the photo.")
+    faces = [score_face(version, image.bgr, box) for box in boxes]
+    return PhotoScore(image, faces, version.directory)
+
+
+def face_png(score: PhotoScore, face: FaceScore) -> bytes:
+    """The scored face, cut from the (reduced) photo, as PNG bytes for the result page."""
+    box = face.box
+    return encode_png(score.image.bgr[box.y : box.y + box.h, box.x : box.x + box.w])
+
+
+def photo_with_boxes_jpeg(score: PhotoScore) -> bytes:
+    """The photo with each face boxed and numbered (1 = the largest), as JPEG bytes."""
+    picture = score.image.bgr.copy()
+    thickness = max(2, picture.shape[1] // 250)
+    for number, face in enumerate(score.faces, start=1):
+        x, y, w, h = face.box.as_tuple()
+        colour = (40, 170, 40) if face.is_target else (40, 90, 230)
+        cv2.rectangle(picture, (x, y), (x + w, y + h), colour, thickness)
+        # The number on a filled tag at the box's top-left corner, inside the picture.
+        tag_y = y if y >= 26 else y + 26
+        cv2.rectangle(picture, (x, tag_y - 26), (x + 24, tag_y), colour, -1)
+        cv2.putText(
+            picture,
+            str(number),
+            (x + 5, tag_y - 6),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7,
+            (255, 255, 255),
+            2,
+        )
+    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return data.tobytes() if ok else b""
+
+
+class ActiveModel:
+    """This process's copy of the active model version, re-checked in the store every few
+    seconds: a newly activated version is picked up without a restart, and every worker
+    agrees with the store, not with each other. Loading happens once per version."""
+
+    def __init__(self, models_dir: str | Path, check_seconds: float = 2.0) -> None:
+        self.models_dir = models_dir
+        self.check_seconds = check_seconds
+        self.problem: str | None = None  # why the active version could not be loaded
+        self._lock = threading.Lock()
+        self._checked_at = -float("inf")
+        self._directory: str | None = None
+        self._version: ModelVersion | None = None
+        self.version_id: int | None = None  # the active version's id in the store
+
+    def current(self, conn: sqlite3.Connection) -> ModelVersion | None:
+        """The active version, or None when there is none (or it cannot be loaded)."""
+        with self._lock:
+            if time.monotonic() - self._checked_at >= self.check_seconds:
+                self._refresh(conn)
+            return self._version
+
+    def _refresh(self, conn: sqlite3.Connection) -> None:
+        row = model_store.get_active_model_version(conn)
+        directory = row["directory"] if row else None
+        self._checked_at = time.monotonic()
+        self.version_id = row["id"] if row else None
+        if directory == self._directory:
+            return
+        self._directory, self._version, self.problem = directory, None, None
+        if directory is None:
+            return
+        try:
+            self._version = load_version(self.models_dir, directory)
+        except VersionError as error:
+            self.problem = str(error)
+            log.error("the active model version cannot be used: %s", error)

@@ -1,0 +1,173 @@
+"""Train a model version from the labelled crops: the operation behind ``flask train``
+and the admin page's Retrain job.
+
+Store + core, no Flask. The new version is written to the models folder first and only
+then recorded and activated, in one transaction: a run that fails or is cancelled at any
+point leaves the active version as it was (at worst an unreferenced directory on disk).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from webapp.learn.features import DEFAULT_EXTRACTOR, get_extractor
+from webapp.learn.model import TARGET, Progress, SearchSpace, TrainingError, train
+from webapp.learn.preprocess import DEFAULT_PRESET, get_preset
+from webapp.learn.versions import save_version
+from webapp.operations.crop_files import load_crop_images
+from webapp.operations.describing import load_crop_descriptors
+from webapp.settings import Settings
+from webapp.store import models as model_store
+from webapp.store.db import now
+
+# Each class needs enough crops for a held-out quarter with at least two of them (so the
+# test scores mean something) and a cross-validation of the rest with a few per fold.
+MIN_CROPS_PER_CLASS = 8
+EXAMPLES_SHOWN = 4
+
+
+class TrainingRefused(Exception):
+    """Training cannot start or finish as asked; the message is for the user."""
+
+
+@dataclass
+class TrainingResult:
+    version_id: int
+    directory: str
+    report: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version_id": self.version_id, "directory": self.directory, **self.report}
+
+
+def check_enough_crops(counts: dict[str, int]) -> None:
+    """:raise TrainingRefused: when a class has fewer than MIN_CROPS_PER_CLASS crops."""
+    short = [label for label in ("target", "not_target") if counts[label] < MIN_CROPS_PER_CLASS]
+    if short:
+        raise TrainingRefused(
+            f"not enough labelled crops to train: {counts['target']} target and"
+            f" {counts['not_target']} not target; label at least {MIN_CROPS_PER_CLASS}"
+            " of each ('not a face' crops are never used)"
+        )
+
+
+def _examples(ids: list[int], labels: list[int], outcome: Any) -> list[dict[str, Any]]:
+    """The held-out crops the model got most right and most wrong, with their percents."""
+    scored = []
+    for position, percent in zip(outcome.test_indices, outcome.test_percents, strict=True):
+        truth = labels[position]
+        confidence = percent if truth == TARGET else 100 - percent
+        scored.append(
+            {
+                "crop_id": ids[position],
+                "label": "target" if truth == TARGET else "not_target",
+                "percent": round(float(percent), 2),
+                "correct": bool((percent >= 50) == (truth == TARGET)),
+                "confidence": float(confidence),
+            }
+        )
+    scored.sort(key=lambda item: item["confidence"], reverse=True)
+    best, worst = scored[:EXAMPLES_SHOWN], scored[::-1][:EXAMPLES_SHOWN]
+    for item in scored:
+        del item["confidence"]
+    return [
+        *(dict(item, kind="best") for item in best),
+        *(dict(item, kind="worst") for item in worst),
+    ]
+
+
+def train_from_store(
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    models_dir: str | Path,
+    *,
+    preset: str = DEFAULT_PRESET,
+    extractor: str = DEFAULT_EXTRACTOR,
+    face_size: int = Settings.face_size,
+    crop_margin: float = Settings.crop_margin,
+    space: SearchSpace | None = None,
+    progress: Progress | None = None,
+) -> TrainingResult:
+    """Train on every target / not-target crop, save, record and activate the version.
+    (The app's default extractor, the best available, is chosen by its callers.)
+
+    :raise TrainingRefused: too few labelled crops, unknown or unavailable extractor,
+        unknown preset.
+    """
+    started_at, started = now(), time.perf_counter()
+    try:
+        chosen = get_extractor(extractor)
+        if chosen.uses_preset:
+            get_preset(preset)
+    except ValueError as error:
+        raise TrainingRefused(str(error)) from None
+    problem = chosen.problem()
+    if problem is not None:
+        raise TrainingRefused(problem)
+    check_enough_crops(model_store.training_counts(conn))
+    report_progress = progress or (lambda fraction, message: None)
+    report_progress(0.0, "reading the labelled crops")
+    rows = model_store.training_crops(conn)
+    search_from = 0.1
+    if chosen.cached_as:
+        search_from = 0.5
+
+        def describe_progress(fraction: float, message: str) -> None:
+            report_progress(0.5 * fraction, f"describing the faces: {message}")
+
+        images, labels, ids = load_crop_descriptors(conn, crops_dir, rows, describe_progress)
+    else:
+        images, labels, ids = load_crop_images(crops_dir, rows, chosen.reads, face_size)
+    counts = {"target": labels.count(TARGET), "not_target": labels.count(0)}
+    if len(images) < len(rows):
+        message = f"{len(rows) - len(images)} crop files are missing; left out"
+        report_progress(search_from, message)
+    check_enough_crops(counts)
+
+    def search_progress(fraction: float, message: str) -> None:
+        report_progress(search_from + (0.9 - search_from) * fraction, message)
+
+    try:
+        outcome = train(
+            images,
+            labels,
+            extractor=extractor,
+            preset=preset,
+            space=space,
+            progress=search_progress,
+        )
+    except TrainingError as error:
+        raise TrainingRefused(str(error)) from None
+    report = outcome.report
+    report["examples"] = _examples(ids, labels, outcome)
+    report["data_counts"]["missing_files"] = len(rows) - len(images)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    report_progress(0.92, "saving the model version")
+    recorded_preset = preset if chosen.uses_preset else None
+    directory, _ = save_version(
+        models_dir,
+        outcome.pipeline,
+        extractor=extractor,
+        preset=recorded_preset,
+        face_size=face_size,
+        report=report,
+        started_at=started_at,
+        crop_margin=crop_margin,
+    )
+    version_id = model_store.add_model_version(
+        conn,
+        directory=directory,
+        extractor=extractor,
+        preset=recorded_preset or "-",
+        face_size=face_size,
+        params=report["best_params"],
+        metrics=report,
+        data_counts=report["data_counts"],
+        activate=True,
+    )
+    report_progress(1.0, "done")
+    return TrainingResult(version_id, directory, report)

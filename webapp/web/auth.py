@@ -1,0 +1,75 @@
+"""Admin sessions: the logged-in admin on ``g``, the guards of the admin pages, CSRF.
+
+Checking a password is :mod:`webapp.operations.admins`' job. CSRF protection covers every
+POST of the app (forms carry ``csrf_token``, ``fetch`` calls send the ``X-CSRFToken``
+header).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, g, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from webapp.context import get_db
+from webapp.operations.admins import Admin
+from webapp.store import users
+
+csrf = CSRFProtect()
+
+
+def log_in(admin: Admin) -> None:
+    """Start a fresh session for the admin (a new session, so none can be planted)."""
+    session.clear()
+    session["user_id"] = admin.id
+
+
+def log_out() -> None:
+    session.clear()
+
+
+def current_admin() -> Admin | None:
+    return g.get("admin")
+
+
+def _load_admin() -> None:
+    g.admin = None
+    if request.endpoint == "static":
+        return  # no store connection just to serve a stylesheet
+    user_id = session.get("user_id")
+    if isinstance(user_id, int):
+        user = users.get_user(get_db(), user_id)
+        if user is not None:
+            g.admin = Admin(user["id"], user["name"])
+
+
+def _refusal() -> Any:
+    """What a visitor who is not logged in gets: 401 JSON from the API, else the login page."""
+    if request.path.startswith("/api/"):
+        return {"error": "log in as an admin first"}, 401
+    return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+
+
+def require_login(bp: Blueprint, *, except_endpoints: tuple[str, ...] = ()) -> None:
+    """Guard every view of a blueprint, so a new admin page cannot be left open by mistake."""
+
+    @bp.before_request
+    def guard() -> Any:
+        if request.endpoint in except_endpoints:
+            return None
+        if current_admin() is None:
+            return _refusal()
+        return None
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target from the query string, only if it stays on this site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    app.before_request(_load_admin)

@@ -1,0 +1,216 @@
+"""What visitors see: the selfie page, its result, the JSON API and the health check.
+
+Photos are read from the request into memory, scored and forgotten: never written to disk
+or to the store, never logged. Every scoring request counts against the client's rate
+limit, kept in the store so that all gunicorn workers share it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import sqlite3
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+)
+
+from webapp.context import get_db, get_settings
+from webapp.learn.versions import ModelVersion
+from webapp.operations.selfies import (
+    ActiveModel,
+    NoFaceFound,
+    PhotoScore,
+    face_png,
+    photo_with_boxes_jpeg,
+    score_photo,
+    selfie_detector,
+)
+from webapp.store.db import ping
+from webapp.store.rate_limits import hit
+from webapp.store.target_picture import target_picture
+from webapp.vision.faces import FaceDetector
+from webapp.vision.images import ImageError, ImageLimits
+from webapp.web.auth import csrf
+from webapp.web.helpers import active_model, home_page, report_examples, target_name
+
+bp = Blueprint("public", __name__)
+
+NO_FACE_TIPS = (
+    "Use a photo where your face is well lit, facing the camera, not too small and not"
+    " covered (no sunglasses or mask)."
+)
+
+
+class ScoringRefused(Exception):
+    """A scoring request that gets an error message instead of a score."""
+
+    def __init__(self, message: str, status: int, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _detector() -> FaceDetector:
+    return current_app.extensions["lookalike.selfie_detector"]
+
+
+def _client_key() -> str:
+    """The client's address as a keyed hash: limits work, addresses are not stored."""
+    address = (request.remote_addr or "unknown").encode()
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, address, hashlib.sha256).hexdigest()[:32]
+
+
+def _check_rate_limit(db: sqlite3.Connection) -> None:
+    limit = get_settings().score_rate_limit
+    if not limit:
+        return
+    decision = hit(db, _client_key(), limit=limit, window=get_settings().score_rate_window)
+    if not decision.allowed:
+        raise ScoringRefused(
+            f"Too many photos from your address: wait {decision.retry_after} s and try again.",
+            429,
+            decision.retry_after,
+        )
+
+
+def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
+    """Check limits, read the ``photo`` field and score it.
+
+    :raise ScoringRefused: with the message and status the visitor gets.
+    """
+    _check_rate_limit(db)
+    version = active_model().current(db)
+    if version is None:
+        raise ScoringRefused(
+            "Look-alike is not ready yet: no model has been trained. Please come back later.",
+            503,
+        )
+    upload = request.files.get("photo")
+    if upload is None:
+        raise ScoringRefused("Send the photo in a form field named 'photo'.", 400)
+    limits = ImageLimits(
+        max_bytes=get_settings().max_photo_bytes,
+        max_pixels=get_settings().max_photo_pixels,
+    )
+    data = upload.read(limits.max_bytes + 1)  # one byte more tells "too large"
+    try:
+        return version, score_photo(version, data, limits, _detector())
+    except ImageError as error:
+        raise ScoringRefused(str(error), error.status) from None
+    except NoFaceFound:
+        raise ScoringRefused(f"No face was found in the photo. {NO_FACE_TIPS}", 422) from None
+
+
+def _with_retry_after(response: Response, refused: ScoringRefused) -> Response:
+    if refused.retry_after:
+        response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+@bp.get("/")
+def home():
+    """The selfie form, or what to do next while no model is ready."""
+    db = get_db()
+    return home_page(db)
+
+
+@bp.post("/")
+def score_page():
+    """Score the uploaded selfie and show the result page (or the form with the error)."""
+    db = get_db()
+    try:
+        version, score = _score_upload(db)
+    except ScoringRefused as refused:
+        page, status = home_page(db, str(refused), refused.status)
+        return _with_retry_after(Response(page, status), refused)
+    faces = [
+        {
+            "number": number,
+            "percent": face.percent,
+            "image": _data_url("image/png", face_png(score, face)),
+        }
+        for number, face in enumerate(score.faces, start=1)
+    ]
+    return render_template(
+        "result.html",
+        target_name=target_name(),
+        main=faces[0],
+        faces=faces,
+        photo=_data_url("image/jpeg", photo_with_boxes_jpeg(score)) if len(faces) > 1 else None,
+        has_target_picture=target_picture(db, report_examples(version)) is not None,
+        model_version=version.directory,
+    )
+
+
+def _data_url(kind: str, data: bytes) -> str:
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+@bp.post("/api/score")
+@csrf.exempt  # no cookie or session is involved: nothing for a forged request to ride on
+def api_score():
+    """Score a photo (multipart field ``photo``); JSON in every case.
+
+    :raise 400: no photo field, empty or corrupt photo. 413: too many bytes or pixels.
+        415: not JPEG, PNG or WebP. 422: no face. 429: rate limit. 503: no model yet.
+    """
+    db = get_db()
+    try:
+        _, score = _score_upload(db)
+    except ScoringRefused as refused:
+        response = current_app.json.response({"error": str(refused)})
+        response.status_code = refused.status
+        return _with_retry_after(response, refused)
+    return score.as_dict(target_name())
+
+
+@bp.get("/target-picture")
+def target_picture_image():
+    """The picture of the target shown beside a visitor's face.
+
+    :raise 404: no crop is labelled target yet.
+    """
+    db = get_db()
+    row = target_picture(db, report_examples(active_model().current(db)))
+    if row is None:
+        abort(404, "No picture of the target yet.")
+    return send_from_directory(
+        get_settings().crops_dir, row["image_file"], mimetype="image/png", max_age=60
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    """Store reachable and active model: 200 when the store answers, else 503."""
+    body: dict[str, Any] = {}
+    try:
+        db = get_db()
+        ping(db)
+        body["store"] = "ok"
+    except sqlite3.Error as error:
+        return {"store": f"unreachable: {error}", "model": None}, 503
+    version = active_model().current(db)
+    body["model"] = version.directory if version else None
+    if active_model().problem:
+        body["model_problem"] = active_model().problem
+    return body, 200
+
+
+def init_app(app: Flask) -> None:
+    """This process's copy of the active model and its face detector."""
+    settings = app.extensions["lookalike.settings"]
+    app.extensions["lookalike.active_model"] = ActiveModel(
+        settings.models_dir, settings.model_check_seconds
+    )
+    app.extensions["lookalike.selfie_detector"] = selfie_detector()
