@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 CHIP_SIZE = 150
 DESCRIPTOR_SIZE = 128
-BATCH = 8  # chips per onnxruntime call: bigger batches were no faster (benchmarks/)
+BATCH = 8  # chips per onnxruntime call: bigger were no faster (benchmarks/resnet_runtime.py)
 
 
 def _stage(filters: int, blocks: int, down: bool) -> list[tuple[str, int]]:
