@@ -249,7 +249,11 @@ def _fold_affines(layers: Sequence[Layer]) -> list[Layer]:
 
 def build_onnx(network: DlibResNet) -> onnx.ModelProto:
     """An ONNX graph computing what dlib computes: input ``chips`` uint8 (N, 150, 150, 3),
-    RGB as ``dlib.get_face_chip`` returns them; output ``descriptors`` float32 (N, 128)."""
+    RGB as ``dlib.get_face_chip`` returns them; output ``descriptors`` float32 (N, 128).
+
+    The mean subtraction, scaling and channel reordering happen inside the graph, so a
+    caller hands over chips as they come, and any number of them at once.
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
