@@ -6,7 +6,7 @@
 Aligns faces dlib finds in scikit-image's astronaut and in ../shared/data/photos (or
 ``--photos``; said when missing), fills up to ``--chips`` with jittered astronauts,
 then times, per face, dlib's ``compute_face_descriptor`` (one chip a call, and all in one
-call) against ``webapp.learn.dlib_resnet`` (one chip a call, and in batches), both on one
+call) against ``webapp.learn.features.dlib_resnet`` (one chip a call, and in batches), both on one
 thread, best of ``--repeat`` passes. Also times the conversion from scratch and prints the
 ONNX file's size and the largest difference from dlib's descriptors.
 """
@@ -26,13 +26,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp.learn import dlib_resnet  # noqa: E402
-from webapp.learn.embeddings import RESNET_FILE, SHAPE_FILE, model_folder, model_problem  # noqa: E402
+from webapp.learn.features import dlib_resnet  # noqa: E402
+from webapp.learn.features.embeddings import RESNET_FILE, SHAPE_FILE, model_folder, model_problem  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "data" / "photos"
 
 
-def face_chips(image: np.ndarray, detector, shape_predictor) -> list[np.ndarray]:  # noqa: ANN001
+def face_chips(image: np.ndarray, detector, shape_predictor) -> list[np.ndarray]:
     import dlib
 
     return [

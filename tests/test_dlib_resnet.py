@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from skimage import data
 
-from webapp.learn.dlib_resnet import (
+from webapp.learn.features.dlib_resnet import (
     BATCH,
     ResNetFileError,
     ResNetRunner,
     converted_model,
     read_dlib_resnet,
 )
-from webapp.learn.embeddings import RESNET_FILE, SHAPE_FILE, model_folder
+from webapp.learn.features.embeddings import RESNET_FILE, SHAPE_FILE, model_folder
 from webapp.vision import cv2
 
 dlib = pytest.importorskip("dlib")
@@ -154,7 +154,7 @@ def test_another_source_gets_another_file(tmp_path: Path, cache: Path) -> None:
     ],
     ids=["a third", "all but the end", "trailing bytes", "text", "empty"],
 )
-def test_a_damaged_file_is_refused(tmp_path: Path, content, message: str) -> None:  # noqa: ANN001
+def test_a_damaged_file_is_refused(tmp_path: Path, content, message: str) -> None:
     damaged = tmp_path / "damaged.dat"
     damaged.write_bytes(content(SOURCE.read_bytes()))
     with pytest.raises(ResNetFileError, match=message) as refused:

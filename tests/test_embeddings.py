@@ -80,14 +80,17 @@ def test_the_same_face_resized_and_shifted_is_near_and_other_faces_are_far(astro
     assert min(far) > 3 * distance(reference, moved)
 
 
-def test_processes_share_out_the_faces_and_give_the_same_descriptors(astronaut_bgr):
-    from webapp.learn.features.embeddings import FaceInImage, describe_faces
-
-    faces = [FaceInImage(lfw_face_bgr(i), (40, 40, 220, 220)) for i in range(11)]
-    alone = describe_faces(faces, workers=1)
-    shared = describe_faces(faces, workers=2)  # 11 faces: two parts of 8 and 3
-    assert shared.shape == (11, 128)
-    assert np.allclose(alone, shared, atol=1e-5)
+def test_processes_share_out_the_crops_and_give_the_same_descriptors(tmp_path, trained_instance):
+    kept = []
+    for workers in (1, 2):
+        root, conn = copy_of(trained_instance, tmp_path / f"workers-{workers}")
+        result = describe_crops(conn, root / "instance" / "crops", workers=workers)
+        assert result["described"] == result["crops"] > 16  # several parts for each process
+        ids = [row[0] for row in conn.execute("SELECT id FROM crops ORDER BY id")]
+        kept.append(crop_descriptors(conn, root / "instance" / "crops", ids))
+    alone, shared = kept
+    assert alone.keys() == shared.keys()
+    assert all(np.allclose(alone[i], shared[i], atol=1e-5) for i in alone)
 
 
 def test_a_bare_crop_is_read_as_the_face_grown_by_the_margin(astronaut_bgr):
@@ -320,6 +323,7 @@ def test_descriptors_are_computed_once_and_reused_by_retraining(
         extractor="face-embeddings",
         space=SMALL_SEARCH,
         progress=lambda fraction, message: messages.append(message),
+        describe_workers=1,  # counted in this process
     )
     assert sum(described) == labelled["target"] + labelled["not_target"]
     assert any(m.startswith("describing the faces: ") for m in messages)

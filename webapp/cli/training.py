@@ -86,6 +86,7 @@ def train_command(preset: str, extractor: str | None, as_json: bool) -> None:
             face_size=settings.face_size,
             crop_margin=settings.crop_margin,
             progress=progress if show else None,
+            describe_workers=settings.describe_workers,
         )
     except TrainingRefused as error:
         raise click.ClickException(str(error)) from None

@@ -49,6 +49,7 @@ def _run_train(conn: Any, settings: Settings, params: dict[str, Any], report: Ca
         face_size=settings.face_size,
         crop_margin=settings.crop_margin,
         progress=report,
+        describe_workers=settings.describe_workers,
     )
     return result.as_dict()
 

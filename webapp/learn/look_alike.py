@@ -37,10 +37,19 @@ def face_for_model(
     return model_input(image_bgr, face, version.face_size)
 
 
+def score_faces(version: ModelVersion, image_bgr: np.ndarray, faces: list[Box]) -> list[FaceScore]:
+    """Every face of one picture scored in one batch (the features of all of them at once)."""
+    if not faces:
+        return []
+    inputs = [face_for_model(version, image_bgr, face) for face in faces]
+    percents = look_alike_percents(version.pipeline, inputs)
+    return [
+        FaceScore(face, float(p), bool(p >= 50)) for face, p in zip(faces, percents, strict=True)
+    ]
+
+
 def score_face(version: ModelVersion, image_bgr: np.ndarray, face: Box) -> FaceScore:
-    face_input = face_for_model(version, image_bgr, face)
-    percent = float(look_alike_percents(version.pipeline, [face_input])[0])
-    return FaceScore(face, percent, percent >= 50)
+    return score_faces(version, image_bgr, [face])[0]
 
 
 def score_largest_face(

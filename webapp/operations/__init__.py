@@ -3,6 +3,8 @@ import or export folders, train, describe, score crops and selfies, evaluate. No
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from webapp.learn.features import embeddings
 from webapp.settings import Settings
 
@@ -11,3 +13,4 @@ def configure(settings: Settings) -> None:
     """Point the core at what the settings choose; every process (the app, a command, a
     job's worker) calls this once at start."""
     embeddings.use_model_folder(settings.face_models)
+    embeddings.use_cache_folder(Path(settings.instance) / "cache")

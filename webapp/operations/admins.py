@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,8 +18,13 @@ from webapp.store import users
 from webapp.store.db import now
 
 MIN_PASSWORD_LENGTH = 8
-# Checked against when the name is unknown, so that takes as long as a wrong password.
-_NOBODY_HASH = generate_password_hash("not a password of anyone")
+
+
+@lru_cache(maxsize=1)
+def _nobody_hash() -> str:
+    """Checked against when the name is unknown, so that takes as long as a wrong
+    password. Made on first use, not at import: hashing is slow on purpose."""
+    return generate_password_hash("not a password of anyone")
 
 
 class LoginRefused(Exception):
@@ -67,7 +73,7 @@ def authenticate(
     user = users.find_user(conn, name)
     if user is not None and user["locked_until"] and user["locked_until"] > now():
         raise LoginRefused(_lock_message(user["locked_until"]), locked=True)
-    if not check_password_hash(user["password_hash"] if user else _NOBODY_HASH, password):
+    if not check_password_hash(user["password_hash"] if user else _nobody_hash(), password):
         if user is not None:
             until = users.record_failed_login(
                 conn, user["id"], max_failures=max_failures, lock_seconds=lock_seconds

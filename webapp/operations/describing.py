@@ -8,10 +8,16 @@ what it described, and the next one describes only the rest.
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
+import signal
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +30,40 @@ from webapp.store import descriptors as descriptor_store
 
 # The store key of the descriptors: the extractor's, so training and scoring find them.
 DESCRIPTOR_MODEL = embeddings.EXTRACTOR.cached_as
-BATCH = 32  # crops per commit (and per progress report)
+BATCH = 64  # crops per commit (and per progress report)
+PR_SET_PDEATHSIG = 1  # prctl(2)
+PART = 8  # crops a process reads, aligns and describes at a time: keeps every process busy
+
+
+def _describe_part(crops_dir: str, rows: list[dict[str, Any]]) -> list[np.ndarray | None]:
+    """Read, align and describe some crops (in this process or a forked one); None for a
+    crop whose file is gone."""
+    faces = [face_in_crop(Path(crops_dir), row) for row in rows]
+    found = [face for face in faces if face is not None]
+    vectors = iter(embeddings.describe_faces(found))
+    return [None if face is None else next(vectors) for face in faces]
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies: a describe job or a training
+    killed with SIGKILL leaves no process behind still describing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the processes end at their next part
+        pass
+
+
+@contextmanager
+def _processes(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Processes forked once the models are loaded here (none for one worker): no process
+    loads them again, and each runs its own one-thread ResNet."""
+    if workers <= 1:
+        yield None
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent) as pool:
+        yield pool
 
 
 def describe_crops(
@@ -35,34 +74,33 @@ def describe_crops(
     workers: int | None = None,
 ) -> dict[str, Any]:
     """Compute and keep the descriptor of every crop (or of those in ``crop_ids``) that has
-    none yet. Crops whose image file is missing are counted and skipped.
+    none yet, in ``workers`` processes (default: one per core). Crops whose image file is
+    missing are counted and skipped.
 
     :raise EmbeddingsUnavailable: dlib or its model files are missing.
     """
     embeddings.load_models()  # fail before any work, with the message saying what to add
     started = time.perf_counter()
     model = DESCRIPTOR_MODEL
-    rows = descriptor_store.crops_without_descriptor(conn, model, crop_ids)
+    rows = [dict(row) for row in descriptor_store.crops_without_descriptor(conn, model, crop_ids)]
     report = progress or (lambda fraction, message: None)
-    folder = Path(crops_dir)
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, max(1, len(rows) // PART))
     described = missing = 0
-    with embeddings.describer_pool(min(workers, len(rows))) as pool:
+    with _processes(workers) as pool:
         for start in range(0, len(rows), BATCH):
             report(start / max(1, len(rows)), f"{start} of {len(rows)} crops described")
-            faces, ids = [], []
-            for row in rows[start : start + BATCH]:
-                face = face_in_crop(folder, row)
-                if face is None:
-                    missing += 1
-                    continue
-                faces.append(face)
-                ids.append(row["id"])
-            vectors = embeddings.describe_faces(faces, pool=pool)
+            batch = rows[start : start + BATCH]
+            parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
+            runs = pool.map(_describe_part, repeat(str(crops_dir)), parts) if pool else (
+                _describe_part(str(crops_dir), part) for part in parts
+            )  # fmt: skip
+            vectors = [vector for run in runs for vector in run]
+            kept = [(row["id"], v) for row, v in zip(batch, vectors, strict=True) if v is not None]
+            missing += len(batch) - len(kept)
             descriptor_store.save_descriptors(
-                conn, model, zip(ids, (v.astype("<f4").tobytes() for v in vectors), strict=True)
+                conn, model, ((crop_id, v.astype("<f4").tobytes()) for crop_id, v in kept)
             )
-            described += len(ids)
+            described += len(kept)
     report(1.0, f"{described} crops described")
     coverage = descriptor_store.descriptor_coverage(conn, model)
     return {
@@ -80,23 +118,28 @@ def crop_descriptors(
     crops_dir: str | Path,
     crop_ids: list[int],
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> dict[int, np.ndarray]:
     """The descriptors of ``crop_ids`` by crop id, computing (and keeping) missing ones
     first. Crops whose image file is missing are left out."""
     model = DESCRIPTOR_MODEL
     if descriptor_store.crops_without_descriptor(conn, model, crop_ids):
-        describe_crops(conn, crops_dir, crop_ids, progress)
+        describe_crops(conn, crops_dir, crop_ids, progress, workers)
     kept = descriptor_store.load_descriptors(conn, model, crop_ids)
     return {crop_id: np.frombuffer(vector, dtype="<f4").copy() for crop_id, vector in kept.items()}
 
 
 def load_crop_descriptors(
-    conn: sqlite3.Connection, crops_dir: str | Path, rows: list[Any], progress: Progress
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    rows: list[Any],
+    progress: Progress,
+    workers: int | None = None,
 ) -> tuple[list[np.ndarray], list[int], list[int]]:
     """Like :func:`~webapp.operations.crop_files.load_crop_images`, with the crops' kept
     descriptors (described first where missing, with progress); crops whose files are
     missing are left out."""
-    kept = crop_descriptors(conn, crops_dir, [row["id"] for row in rows], progress)
+    kept = crop_descriptors(conn, crops_dir, [row["id"] for row in rows], progress, workers)
     chosen = [row for row in rows if row["id"] in kept]
     labels = labels_of(chosen)
     return [kept[row["id"]] for row in chosen], labels, [row["id"] for row in chosen]

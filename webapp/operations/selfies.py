@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webapp.learn.look_alike import FaceScore, score_face
+from webapp.learn.look_alike import FaceScore, score_faces
 from webapp.learn.versions import ModelVersion, VersionError, load_version
 from webapp.store import models as model_store
 from webapp.vision import cv2
@@ -83,7 +83,7 @@ def score_photo(
     boxes = detector.detect(image.bgr)
     if not boxes:
         raise NoFaceFound("No face was found in the photo.")
-    faces = [score_face(version, image.bgr, box) for box in boxes]
+    faces = score_faces(version, image.bgr, boxes)
     return PhotoScore(image, faces, version.directory)
 
 

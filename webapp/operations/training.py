@@ -91,6 +91,7 @@ def train_from_store(
     crop_margin: float = Settings.crop_margin,
     space: SearchSpace | None = None,
     progress: Progress | None = None,
+    describe_workers: int | None = None,
 ) -> TrainingResult:
     """Train on every target / not-target crop, save, record and activate the version.
     (The app's default extractor, the best available, is chosen by its callers.)
@@ -119,7 +120,9 @@ def train_from_store(
         def describe_progress(fraction: float, message: str) -> None:
             report_progress(0.5 * fraction, f"describing the faces: {message}")
 
-        images, labels, ids = load_crop_descriptors(conn, crops_dir, rows, describe_progress)
+        images, labels, ids = load_crop_descriptors(
+            conn, crops_dir, rows, describe_progress, describe_workers
+        )
     else:
         images, labels, ids = load_crop_images(crops_dir, rows, chosen.reads, face_size)
     counts = {"target": labels.count(TARGET), "not_target": labels.count(0)}

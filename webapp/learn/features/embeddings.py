@@ -12,18 +12,19 @@ the FACE_MODELS setting names (:func:`use_model_folder`). Nothing is downloaded:
 them, :func:`model_problem` says what is missing and how to add it, and the app trains
 with eigenfaces.
 
-Measured on this 2-core machine: one descriptor takes ~73 ms (the ResNet; alignment ~2 ms);
-dlib holds the GIL, so threads do not help; two forked processes describe 2000 crops 1.7x
-as fast as one (benchmarks/describe.py), so many crops are shared out between processes.
+The ResNet runs on onnxruntime (:mod:`webapp.learn.features.dlib_resnet`: dlib's file is
+converted once into an ONNX graph, cached under a name from the file's hash): the same
+descriptors, many times faster than the ResNet in dlib's wheels, which stays available as
+a runtime for comparison (:func:`use_runtime`). One thread per process: the app runs one
+process per core (gunicorn's workers, the describe job's processes).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from webapp.learn.features import dlib_resnet
 from webapp.learn.features.base import Extractor, FaceInImage
 from webapp.vision import cv2
+
+log = logging.getLogger(__name__)
 
 NAME = "face-embeddings"
 DESCRIPTOR_MODEL = "dlib-resnet-v1"  # what the store keeps descriptors under
@@ -57,7 +61,10 @@ class EmbeddingsUnavailable(RuntimeError):
     """dlib or its model files are missing; the message says what to install."""
 
 
+RUNTIMES = ("onnxruntime", "dlib")
 _chosen_folder: Path | None = None
+_cache_folder: Path | None = None
+_runtime = "onnxruntime"
 
 
 def use_model_folder(folder: str | Path | None) -> None:
@@ -65,6 +72,21 @@ def use_model_folder(folder: str | Path | None) -> None:
     installed package; None goes back to the package. Set once per process at start."""
     global _chosen_folder
     _chosen_folder = Path(folder) if folder else None
+
+
+def use_cache_folder(folder: str | Path | None) -> None:
+    """Keep the converted ResNet in ``folder`` (the app's: ``<instance>/cache``); None: a
+    folder in the system's temporary directory."""
+    global _cache_folder
+    _cache_folder = Path(folder) if folder else None
+
+
+def use_runtime(name: str) -> None:
+    """Run the ResNet on ``onnxruntime`` (the app's) or on ``dlib`` (to compare them)."""
+    global _runtime
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r}; one of: {', '.join(RUNTIMES)}")
+    _runtime = name
 
 
 def model_folder() -> Path | None:
@@ -105,25 +127,40 @@ def model_problem() -> str | None:
     )
 
 
-@lru_cache(maxsize=2)
-def _load(folder: str) -> tuple[Any, Any]:
+Describer = Callable[[list[np.ndarray]], np.ndarray]
+
+
+@lru_cache(maxsize=4)
+def _load(folder: str, cache: str, runtime: str) -> tuple[Any, Describer]:
     import dlib
 
-    return (
-        dlib.shape_predictor(str(Path(folder) / SHAPE_FILE)),
-        dlib.face_recognition_model_v1(str(Path(folder) / RESNET_FILE)),
-    )
+    shape_predictor = dlib.shape_predictor(str(Path(folder) / SHAPE_FILE))
+    resnet_file = Path(folder) / RESNET_FILE
+    if runtime == "onnxruntime" and importlib.util.find_spec("onnxruntime") is not None:
+        runner = dlib_resnet.ResNetRunner(dlib_resnet.converted_model(resnet_file, Path(cache)))
+        return shape_predictor, runner.describe
+    if runtime == "onnxruntime":
+        log.warning("onnxruntime is not installed: dlib runs the ResNet, many times slower")
+    resnet = dlib.face_recognition_model_v1(str(resnet_file))
+
+    def describe(chips: list[np.ndarray]) -> np.ndarray:
+        vectors = resnet.compute_face_descriptor(chips) if chips else []
+        return np.array([np.asarray(v) for v in vectors], dtype=np.float32).reshape(-1, SIZE)
+
+    return shape_predictor, describe
 
 
-def load_models() -> tuple[Any, Any]:
-    """dlib's shape predictor and ResNet, loaded once per process (0.16 s, 22 MB).
+def load_models() -> tuple[Any, Describer]:
+    """dlib's shape predictor and the ResNet (a function from chips to descriptors),
+    loaded once per process; the first load may convert the ResNet (well under a second).
 
     :raise EmbeddingsUnavailable: dlib or a model file is missing.
     """
     problem = model_problem()
     if problem:
         raise EmbeddingsUnavailable(problem)
-    return _load(str(model_folder()))
+    cache = _cache_folder or Path(tempfile.gettempdir()) / "lookalike-cache"
+    return _load(str(model_folder()), str(cache), _runtime)
 
 
 def face_box_in_crop(shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
@@ -155,54 +192,14 @@ def face_chip(face: FaceInImage) -> np.ndarray:
     return dlib.get_face_chip(rgb, landmarks, size=CHIP_SIZE, padding=CHIP_PADDING)
 
 
-CHIPS_PER_PART = 8
-
-
-def _describe_chips(chips: list[np.ndarray]) -> np.ndarray:
-    _, resnet = load_models()
-    vectors = resnet.compute_face_descriptor(chips) if chips else []
-    return np.array([np.asarray(v) for v in vectors], dtype=np.float32).reshape(-1, SIZE)
-
-
-@contextmanager
-def describer_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Forked processes to run the ResNet in, for many batches (None for one worker).
-
-    Forked after the models are loaded here, so no process loads them again.
-    """
-    if workers <= 1:
-        yield None
-        return
-    load_models()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield pool
-
-
-def describe_faces(
-    faces: Sequence[FaceInImage], workers: int = 1, pool: ProcessPoolExecutor | None = None
-) -> np.ndarray:
-    """One 128-d float32 descriptor per face, shape ``(len(faces), 128)``.
-
-    With a ``pool`` (:func:`describer_pool`), or ``workers`` > 1 for a pool of this call's
-    own, the chips are shared out between processes; alignment stays here, only the small
-    chips travel.
+def describe_faces(faces: Sequence[FaceInImage]) -> np.ndarray:
+    """One 128-d float32 descriptor per face, shape ``(len(faces), 128)``, the ResNet run
+    on them in batches.
 
     :raise EmbeddingsUnavailable: dlib or a model file is missing.
     """
-    chips = [face_chip(face) for face in faces]
-    if pool is None and workers > 1 and len(chips) > 1:
-        with describer_pool(min(workers, len(chips))) as own:
-            return _shared_out(chips, own)
-    if pool is None or len(chips) < 2:
-        return _describe_chips(chips)
-    return _shared_out(chips, pool)
-
-
-def _shared_out(chips: list[np.ndarray], pool: ProcessPoolExecutor) -> np.ndarray:
-    # Small parts (about half a second of ResNet each) keep every process busy to the end,
-    # whatever the pool's size; the results come back in order.
-    parts = [chips[i : i + CHIPS_PER_PART] for i in range(0, len(chips), CHIPS_PER_PART)]
-    return np.concatenate(list(pool.map(_describe_chips, parts)))
+    _, describe = load_models()
+    return describe([face_chip(face) for face in faces])
 
 
 def describe_face(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
