@@ -1,4 +1,5 @@
-"""Decoding uploads: formats, limits, EXIF orientation, reduced-size JPEG decoding."""
+"""Decoding uploads: formats, limits, EXIF orientation, reduced-size JPEG decoding, shapes,
+colour modes, animations, and what the visitor reads when a photo is refused."""
 
 from __future__ import annotations
 
@@ -15,13 +16,20 @@ from webapp.vision.images import (
     ImageLimits,
     ImageTooLarge,
     UnsupportedImage,
+    UnusableImage,
     decode_upload,
+    limit_in_words,
+    size_in_words,
 )
 
+MiB = 1024 * 1024
 
-def encode(rgb: np.ndarray, fmt: str, **options) -> bytes:
+
+def encode(picture: np.ndarray | Image.Image, fmt: str, **options) -> bytes:
+    if isinstance(picture, np.ndarray):
+        picture = Image.fromarray(picture)
     buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format=fmt, **options)
+    picture.save(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
@@ -117,3 +125,63 @@ def test_a_decompression_bomb_is_refused_before_decoding():
     assert len(bomb) < 2_000_000
     with pytest.raises(ImageTooLarge, match="megapixels"):
         decode_upload(bomb)
+
+
+# --- Shapes: a strip is refused in words, never a 500 from resizing to zero rows ------------
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize(
+    "size, words",
+    [((8000, 2), "8000x2 pixels: too wide to hold a face"), ((2, 8000), "too tall to hold")],
+)
+def test_a_strip_is_refused_with_its_size(fmt, size, words):
+    data = encode(np.full((size[1], size[0], 3), 200, np.uint8), fmt)
+    with pytest.raises(UnusableImage, match=words) as caught:
+        decode_upload(data, max_width=640)
+    assert caught.value.status == 422
+
+
+def test_a_strip_is_described_as_the_visitor_sees_it():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 8000x2, shown turned: 2 wide, 8000 high
+    data = encode(np.zeros((2, 8000, 3), np.uint8), "JPEG", exif=exif.tobytes())
+    with pytest.raises(UnusableImage, match="2x8000 pixels: too tall"):
+        decode_upload(data, max_width=640)
+
+
+def test_a_panorama_is_still_accepted():
+    decoded = decode_upload(encode(np.zeros((100, 2000, 3), np.uint8), "PNG"), max_width=640)
+    assert decoded.bgr.shape == (32, 640, 3)
+
+
+# --- Sizes in words: a photo over the limit never reads as within it -----------------------
+
+
+@pytest.mark.parametrize(
+    "size, limit, message",
+    [
+        (15 * MiB + 1, 15 * MiB, "The photo is 15.1 MB; the limit is 15 MB."),
+        (16 * MiB, 15 * MiB, "The photo is 16.0 MB; the limit is 15 MB."),
+        (15 * MiB + 700_000, 15 * MiB + 600_000, "The photo is 15.7 MB; the limit is 15.5 MB."),
+        (400_001, 400_000, "The photo is 0.4 MB; the limit is 0.3 MB."),
+    ],
+)
+def test_the_byte_limit_message_is_consistent(size, limit, message):
+    with pytest.raises(ImageTooLarge) as caught:
+        decode_upload(b"\xff\xd8\xff" + bytes(size - 3), ImageLimits(max_bytes=limit))
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("limit", [15 * MiB, 15 * MiB + 1, 16 * 10**6, 10 * MiB - 1, 999_999])
+def test_one_byte_over_any_limit_reads_as_more(limit):
+    size, shown = size_in_words(limit + 1), limit_in_words(limit)
+    assert float(size.split()[0]) > float(shown.split()[0])
+
+
+def test_the_pixel_limit_message_is_consistent(astronaut_rgb):
+    with pytest.raises(ImageTooLarge) as caught:
+        decode_upload(encode(astronaut_rgb, "JPEG"), ImageLimits(max_pixels=512 * 512 - 1))
+    assert str(caught.value) == (
+        "The photo is 512x512 pixels (0.3 megapixels); the limit is 0.2 megapixels."
+    )

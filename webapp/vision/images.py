@@ -20,6 +20,12 @@ from webapp.vision import cv2
 # Magic bytes of the accepted formats (the upload's name and declared type are not trusted).
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 
+MB = 1024 * 1024  # what the visitor reads as "MB": limits are set in MiB
+
+# Even a phone's panorama is rarely wider than 12:1; beyond this ratio, a face shrunk to the
+# picture's short side is too small to find.
+MAX_ASPECT = 20
+
 
 class ImageError(Exception):
     """An upload that cannot be used; ``status`` is the HTTP status it deserves."""
@@ -43,9 +49,15 @@ class CorruptImage(ImageError):
     status = 400
 
 
+class UnusableImage(ImageError):
+    """A picture that decodes but cannot hold a face (a strip a few pixels high)."""
+
+    status = 422
+
+
 @dataclass(frozen=True)
 class ImageLimits:
-    max_bytes: int = 15 * 1024 * 1024
+    max_bytes: int = 15 * MB
     max_pixels: int = 50_000_000  # a 48 MP phone photo passes, a decompression bomb does not
 
 
@@ -62,6 +74,26 @@ class DecodedImage:
     def scale(self) -> float:
         """Decoded pixels per original pixel (1.0 unless reduced)."""
         return self.bgr.shape[1] / self.width
+
+
+def size_in_words(count: int) -> str:
+    """A photo's size in bytes as the visitor reads it ("15.1 MB"), rounded *up* to a tenth:
+    a photo one byte over a limit never reads as within it (see :func:`limit_in_words`)."""
+    return f"{-(-count * 10 // MB) / 10:.1f} MB"
+
+
+def limit_in_words(count: int) -> str:
+    """A limit in bytes as the visitor reads it ("15 MB"), rounded *down* to a tenth.
+
+    MB are of 1024 x 1024 bytes, as the limits are set, so a 15 MiB limit reads "15 MB".
+    """
+    return f"{count * 10 // MB / 10:g} MB"
+
+
+def _megapixels(pixels: int, *, limit: bool) -> str:
+    """Megapixels to a tenth: a limit rounded down, a photo's count rounded up."""
+    tenths = pixels // 100_000 if limit else -(-pixels // 100_000)
+    return f"{tenths / 10:g}" if limit else f"{tenths / 10:.1f}"
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -81,15 +113,16 @@ def decode_upload(
     """Decode an uploaded photo to an upright BGR array, at most ``max_width`` pixels wide
     (upright) when given.
 
-    :raise ImageError: empty, too many bytes or pixels, not JPEG/PNG/WebP, or corrupt; the
-        message says which, in words for the visitor.
+    :raise ImageError: empty, too many bytes or pixels, not JPEG/PNG/WebP, corrupt, or too
+        narrow to hold a face; the message says which, in words for the visitor.
     """
     limits = limits or ImageLimits()
     if not data:
         raise EmptyImage("The upload is empty: choose a photo first.")
     if len(data) > limits.max_bytes:
         raise ImageTooLarge(
-            f"The photo is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB."
+            f"The photo is {size_in_words(len(data))}; the limit is"
+            f" {limit_in_words(limits.max_bytes)}."
         )
     kind = sniff_format(data)
     if kind is None:
@@ -99,14 +132,13 @@ def decode_upload(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[kind])
             width, height = image.size
-            if width * height > limits.max_pixels:
-                raise ImageTooLarge(
-                    f"The photo is {width}x{height} pixels; the limit is"
-                    f" {limits.max_pixels / 1e6:.0f} megapixels."
-                )
+            _check_pixels(width, height, limits)
             orientation = image.getexif().get(0x0112, 1)
+            sideways = orientation in (5, 6, 7, 8)
+            upright = (height, width) if sideways else (width, height)
+            _check_shape(*upright)
             if max_width and kind == "JPEG":
-                _draft(image, max_width, sideways=orientation in (5, 6, 7, 8))
+                _draft(image, max_width, sideways=sideways)
             image.load()
             image = ImageOps.exif_transpose(image)
             rgb = np.asarray(image.convert("RGB"))
@@ -114,19 +146,49 @@ def decode_upload(
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow's own guard fires at open() for pictures far beyond ours (89 MP and up).
+        limit = limits.max_pixels
+        if Image.MAX_IMAGE_PIXELS is not None:
+            limit = min(limit, Image.MAX_IMAGE_PIXELS)
         raise ImageTooLarge(
-            f"The photo has too many pixels; the limit is {limits.max_pixels / 1e6:.0f} megapixels."
+            "The photo has too many pixels; the limit is"
+            f" {_megapixels(limit, limit=True)} megapixels."
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
         raise CorruptImage(
             f"The photo could not be read ({FORMATS[kind]} data is damaged)."
         ) from error
-    upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    if max_width and bgr.shape[1] > max_width:
-        factor = max_width / bgr.shape[1]
-        bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    height, width = bgr.shape[:2]
+    if max_width and width > max_width:
+        size = (max_width, max(1, round(height * max_width / width)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     return DecodedImage(bgr=bgr, format=FORMATS[kind], width=upright[0], height=upright[1])
+
+
+def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
+    """Refuse a picture by the size its header claims, before decoding anything."""
+    if width < 1 or height < 1:
+        raise CorruptImage(f"The photo could not be read (it claims {width}x{height} pixels).")
+    pixels = width * height
+    if pixels > limits.max_pixels:
+        raise ImageTooLarge(
+            f"The photo is {width}x{height} pixels ({_megapixels(pixels, limit=False)}"
+            f" megapixels); the limit is {_megapixels(limits.max_pixels, limit=True)} megapixels."
+        )
+
+
+def _check_shape(width: int, height: int) -> None:
+    """Refuse a strip: shrunk to the wanted width it would be a few pixels high, or none."""
+    if width > MAX_ASPECT * height:
+        raise UnusableImage(
+            f"The photo is {width}x{height} pixels: too wide to hold a face"
+            f" (at most {MAX_ASPECT} times wider than high)."
+        )
+    if height > MAX_ASPECT * width:
+        raise UnusableImage(
+            f"The photo is {width}x{height} pixels: too tall to hold a face"
+            f" (at most {MAX_ASPECT} times higher than wide)."
+        )
 
 
 def _draft(image: Image.Image, max_width: int, *, sideways: bool) -> None:
