@@ -7,8 +7,18 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin, WebPImagePlugin
 
+from tests.hostile_uploads import (
+    exif_wrong_tag_types,
+    jpeg_with_app1,
+    orientation_exif,
+    png_chunk,
+    png_insert,
+    png_raw,
+    tiff_ifd,
+)
+from webapp.vision import cv2
 from webapp.vision.faces import FaceDetector
 from webapp.vision.images import (
     CorruptImage,
@@ -21,6 +31,7 @@ from webapp.vision.images import (
     limit_in_words,
     size_in_words,
 )
+from webapp.vision.images import _plain_mode as plain_mode
 
 MiB = 1024 * 1024
 
@@ -185,3 +196,183 @@ def test_the_pixel_limit_message_is_consistent(astronaut_rgb):
     assert str(caught.value) == (
         "The photo is 512x512 pixels (0.3 megapixels); the limit is 0.2 megapixels."
     )
+
+
+# --- Colour modes: every one gives the picture the visitor sees ------------------------------
+
+
+def grey_of(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).convert("L"))
+
+
+def mean_difference(decoded, expected_rgb: np.ndarray) -> float:
+    return float(np.abs(decoded.bgr[..., ::-1].astype(int) - expected_rgb.astype(int)).mean())
+
+
+def test_16_bit_grey_png_is_scaled_not_clipped_to_white(astronaut_rgb):
+    grey = grey_of(astronaut_rgb)
+    data = encode(Image.fromarray(grey.astype(np.uint16) * 257), "PNG")
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    decoded = decode_upload(data)
+    assert mean_difference(decoded, np.dstack([grey] * 3)) < 1
+    assert len(FaceDetector().detect(decoded.bgr)) == 1
+
+
+def test_16_bit_colour_png_keeps_its_colours(astronaut_rgb):
+    bgr16 = astronaut_rgb[..., ::-1].astype(np.uint16) * 257
+    decoded = decode_upload(cv2.imencode(".png", bgr16)[1].tobytes())
+    assert mean_difference(decoded, astronaut_rgb) < 1
+
+
+def transparent_band(shape) -> np.ndarray:
+    alpha = np.full(shape[:2], 255, np.uint8)
+    alpha[:, :64] = 0
+    return alpha
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_transparency_shows_white(astronaut_rgb, fmt):
+    rgba = np.dstack([astronaut_rgb, transparent_band(astronaut_rgb.shape)])
+    rgba[:, :64, :3] = 0  # what hides under the transparent pixels is not shown
+    decoded = decode_upload(
+        encode(rgba, fmt, lossless=True) if fmt == "WEBP" else encode(rgba, fmt)
+    )
+    assert (decoded.bgr[:, :64] == 255).all()
+    assert np.abs(decoded.bgr[:, 64:, ::-1].astype(int) - astronaut_rgb[:, 64:]).mean() < 2
+
+
+def test_grey_with_alpha_shows_white(astronaut_rgb):
+    grey = grey_of(astronaut_rgb)
+    la = Image.fromarray(np.dstack([grey, transparent_band(grey.shape)]), "LA")
+    decoded = decode_upload(encode(la, "PNG"))
+    assert (decoded.bgr[:, :64] == 255).all()
+    assert np.abs(decoded.bgr[:, 64:, 0].astype(int) - grey[:, 64:]).mean() < 1
+
+
+def test_a_palette_with_a_transparent_colour_shows_it_white(astronaut_rgb):
+    palette = Image.fromarray(astronaut_rgb).quantize(64)
+    palette.info["transparency"] = 0
+    decoded = decode_upload(encode(palette, "PNG"))
+    hidden = np.asarray(palette) == 0
+    assert hidden.any()
+    assert (decoded.bgr[hidden] == 255).all()
+    shown = palette.convert("RGB")
+    assert np.abs(decoded.bgr[~hidden][:, ::-1].astype(int) - np.asarray(shown)[~hidden]).max() == 0
+
+
+@pytest.mark.parametrize("trns", [b"\0\0", bytes(6)], ids=["grey", "rgb"])
+def test_a_single_transparent_grey_or_colour_shows_white(astronaut_rgb, trns):
+    pixels = grey_of(astronaut_rgb) if len(trns) == 2 else astronaut_rgb
+    pixels = pixels.copy()
+    pixels[:10] = 0  # the transparent value
+    decoded = decode_upload(
+        png_raw(pixels, 0 if len(trns) == 2 else 2, 8, png_chunk(b"tRNS", trns))
+    )
+    assert (decoded.bgr[:10] == 255).all()
+
+
+def test_cmyk_jpeg_keeps_its_colours(astronaut_rgb):
+    data = encode(Image.fromarray(astronaut_rgb).convert("CMYK"), "JPEG", quality=95)
+    assert mean_difference(decode_upload(data), astronaut_rgb) < 4
+
+
+def test_bilevel_png_is_black_and_white(astronaut_rgb):
+    data = encode(Image.fromarray(grey_of(astronaut_rgb)).convert("1"), "PNG")
+    bgr = decode_upload(data).bgr
+    assert set(np.unique(bgr)) == {0, 255}
+
+
+@pytest.mark.parametrize("mode, values", [("I", (0, 40_000)), ("F", (-1.0, 3.5))])
+def test_modes_no_accepted_format_yields_are_stretched(mode, values):
+    # Out of reach of uploads today: the conversion is checked on its own.
+    image = Image.new(mode, (4, 2), values[0])
+    image.putpixel((0, 0), values[1])
+    pixels = np.asarray(plain_mode(image))
+    assert pixels.dtype == np.uint8 and pixels.max() == 255 and pixels.min() == 0
+
+
+# --- Animations and EXIF ---------------------------------------------------------------------
+
+
+def animated(first: np.ndarray, fmt: str, frames: int) -> bytes:
+    size = first.shape[1::-1]
+    others = [Image.new("RGB", size, (0, 10 * k, 0)) for k in range(1, frames)]
+    buffer = io.BytesIO()
+    Image.fromarray(first).save(buffer, format=fmt, save_all=True, append_images=others)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_an_animation_gives_its_first_frame_and_decodes_no_other(monkeypatch, astronaut_rgb, fmt):
+    data = animated(astronaut_rgb, fmt, frames=20)
+    assert Image.open(io.BytesIO(data)).n_frames == 20
+    frames = []
+    for plugin in (PngImagePlugin.PngImageFile, WebPImagePlugin.WebPImageFile):
+        monkeypatch.setattr(plugin, "_seek", spy(plugin._seek, frames))
+    decoded = decode_upload(data, max_width=640)
+    assert set(frames) <= {0}
+    assert mean_difference(decoded, astronaut_rgb) < 8
+
+
+def spy(method, calls: list):
+    def recorded(self, frame, *args, **kwargs):
+        calls.append(frame)
+        return method(self, frame, *args, **kwargs)
+
+    return recorded
+
+
+@pytest.mark.parametrize(
+    "tiff",
+    [
+        orientation_exif(0),
+        orientation_exif(9),
+        orientation_exif(65535),
+        orientation_exif(-1, kind=8),
+        tiff_ifd([(0x0112, 2, 2, b"6\0")]),
+        orientation_exif(6)[:9],
+        orientation_exif(6)[:4] + b"\x7f\xff\xff\xf0",
+        b"XX" + orientation_exif(6)[2:],
+        b"",
+    ],
+    ids=[
+        "0",
+        "9",
+        "65535",
+        "-1",
+        "text",
+        "truncated",
+        "ifd-past-end",
+        "order",
+        "none",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_malformed_exif_orientation_leaves_the_photo_as_stored(astronaut_rgb, fmt, tiff):
+    plain = decode_upload(encode(astronaut_rgb, fmt, quality=95))
+    if fmt == "JPEG":
+        data = jpeg_with_app1(encode(astronaut_rgb, fmt, quality=95), b"Exif\0\0" + tiff)
+    elif fmt == "PNG":
+        data = png_insert(encode(astronaut_rgb, fmt), png_chunk(b"eXIf", tiff))
+    else:
+        data = encode(astronaut_rgb, fmt, quality=95, exif=tiff)
+    decoded = decode_upload(data)
+    assert np.abs(decoded.bgr.astype(int) - plain.bgr.astype(int)).mean() < 1
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_exif_orientation_is_honoured_in_every_format(astronaut_rgb, fmt):
+    turned = np.ascontiguousarray(np.rot90(astronaut_rgb, 1))  # stored turned 90 CCW
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to show"
+    decoded = decode_upload(encode(turned, fmt, exif=exif.tobytes(), quality=95))
+    assert mean_difference(decoded, astronaut_rgb) < 4
+
+
+@pytest.mark.parametrize("name", sorted(exif_wrong_tag_types()))
+def test_a_turned_photo_with_odd_exif_tags_is_turned_not_a_500(astronaut_rgb, name):
+    turned = np.ascontiguousarray(np.rot90(astronaut_rgb, 1))
+    data = jpeg_with_app1(
+        encode(turned, "JPEG", quality=95), b"Exif\0\0" + exif_wrong_tag_types()[name]
+    )
+    assert mean_difference(decode_upload(data), astronaut_rgb) < 4

@@ -1,4 +1,5 @@
-"""Decoding untrusted uploaded images: bounded in bytes and pixels, EXIF orientation honoured.
+"""Decoding untrusted uploaded images: bounded in bytes and pixels, EXIF orientation
+honoured, any colour mode turned into an ordinary 8-bit picture.
 
 Pillow reads the header first, so the pixel count is checked before anything is decoded (a
 small file can claim a huge picture). JPEGs are decoded at reduced size straight from the
@@ -9,18 +10,36 @@ decodes at 1/2 to 1/8 scale for a fraction of the time. Everything happens in me
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from webapp.vision import cv2
 
 # Magic bytes of the accepted formats (the upload's name and declared type are not trusted).
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 
+# Reading EXIF parses a small TIFF structure of its own: a bad header (SyntaxError) or a
+# truncated entry (struct.error).
+EXIF_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError)
+
 MB = 1024 * 1024  # what the visitor reads as "MB": limits are set in MiB
+
+ORIENTATION = 0x0112
+# EXIF orientation -> the transposition that makes the picture upright (1: none).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+SIDEWAYS = (5, 6, 7, 8)  # stored turned by a quarter: width and height swap
 
 # Even a phone's panorama is rarely wider than 12:1; beyond this ratio, a face shrunk to the
 # picture's short side is too small to find.
@@ -111,7 +130,8 @@ def decode_upload(
     data: bytes, limits: ImageLimits | None = None, *, max_width: int | None = None
 ) -> DecodedImage:
     """Decode an uploaded photo to an upright BGR array, at most ``max_width`` pixels wide
-    (upright) when given.
+    (upright) when given. Animated images give their first frame; transparency shows
+    white, as on the page the visitor chose the photo from.
 
     :raise ImageError: empty, too many bytes or pixels, not JPEG/PNG/WebP, corrupt, or too
         narrow to hold a face; the message says which, in words for the visitor.
@@ -127,25 +147,29 @@ def decode_upload(
     kind = sniff_format(data)
     if kind is None:
         raise UnsupportedImage("Only JPEG, PNG and WebP photos are accepted.")
+    name = FORMATS[kind]
     try:
         with warnings.catch_warnings():
+            # Pillow's own guard fires at open() for pictures far beyond ours (89 MP and up).
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # A JPEG's EXIF is read at open() for its DPI; see _orientation().
+            warnings.simplefilter("ignore", UserWarning)
             image = Image.open(io.BytesIO(data), formats=[kind])
-            width, height = image.size
-            _check_pixels(width, height, limits)
-            orientation = image.getexif().get(0x0112, 1)
-            sideways = orientation in (5, 6, 7, 8)
-            upright = (height, width) if sideways else (width, height)
-            _check_shape(*upright)
-            if max_width and kind == "JPEG":
-                _draft(image, max_width, sideways=sideways)
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = np.asarray(image.convert("RGB"))
+        width, height = image.size
+        _check_pixels(width, height, limits)
+        if kind != "JPEG":
+            image.load()  # a PNG's EXIF may come after its pixels
+        orientation = _orientation(image)
+        sideways = orientation in SIDEWAYS
+        upright = (height, width) if sideways else (width, height)
+        _check_shape(*upright)
+        if max_width and kind == "JPEG":
+            _draft(image, max_width, sideways=sideways)
+        image.load()
+        bgr = _upright_bgr(image, orientation, max_width)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        # Pillow's own guard fires at open() for pictures far beyond ours (89 MP and up).
         limit = limits.max_pixels
         if Image.MAX_IMAGE_PIXELS is not None:
             limit = min(limit, Image.MAX_IMAGE_PIXELS)
@@ -154,15 +178,8 @@ def decode_upload(
             f" {_megapixels(limit, limit=True)} megapixels."
         ) from error
     except (OSError, SyntaxError, ValueError) as error:
-        raise CorruptImage(
-            f"The photo could not be read ({FORMATS[kind]} data is damaged)."
-        ) from error
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    height, width = bgr.shape[:2]
-    if max_width and width > max_width:
-        size = (max_width, max(1, round(height * max_width / width)))
-        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-    return DecodedImage(bgr=bgr, format=FORMATS[kind], width=upright[0], height=upright[1])
+        raise CorruptImage(f"The photo could not be read ({name} data is damaged).") from error
+    return DecodedImage(bgr=bgr, format=name, width=upright[0], height=upright[1])
 
 
 def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
@@ -191,6 +208,23 @@ def _check_shape(width: int, height: int) -> None:
         )
 
 
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 to 8); 1 when absent, out of range or unreadable: browsers
+    show such a photo as stored, and broken metadata does not make the pixels unusable.
+
+    Pillow warns (UserWarning) about each broken entry it skips: silenced, or hostile
+    uploads would fill the log. The EXIF is never written back (Pillow's ``exif_transpose``
+    does, and fails on entries of unexpected types).
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            value = image.getexif().get(ORIENTATION, 1)
+    except EXIF_ERRORS:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
 def _draft(image: Image.Image, max_width: int, *, sideways: bool) -> None:
     """Ask libjpeg for the smallest DCT scale (1/2, 1/4, 1/8) that keeps the upright
     picture at least ``max_width`` wide (stored sideways, that is its stored height)."""
@@ -200,3 +234,56 @@ def _draft(image: Image.Image, max_width: int, *, sideways: bool) -> None:
         return
     factor = max_width / upright_width
     image.draft("RGB", (max(1, int(width * factor)), max(1, int(height * factor))))
+
+
+def _upright_bgr(image: Image.Image, orientation: int, max_width: int | None) -> np.ndarray:
+    """The decoded picture as an upright 8-bit BGR array, at most ``max_width`` wide."""
+    image = _plain_mode(image)
+    if orientation in UPRIGHT:
+        image = image.transpose(UPRIGHT[orientation])
+    if image.mode in ("LA", "RGBA"):
+        image = _on_white(image)
+    pixels = np.asarray(image)
+    bgr = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR if image.mode == "L" else cv2.COLOR_RGB2BGR)
+    height, width = bgr.shape[:2]
+    if max_width and width > max_width:
+        size = (max_width, max(1, round(height * max_width / width)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return bgr
+
+
+def _plain_mode(image: Image.Image) -> Image.Image:
+    """The picture as L, LA, RGB or RGBA with 8 bits a channel, looking as it should.
+
+    16-bit greys (PNG) keep their top 8 bits: Pillow's own conversion clips every value
+    above 255 to white. "I" and "F" (no accepted format yields them) are stretched from their
+    darkest to their lightest value. Palettes and single-colour transparency (PNG tRNS)
+    become an alpha channel; bilevel becomes grey; CMYK and the rest become RGB.
+    """
+    mode = image.mode
+    has_alpha = "transparency" in image.info
+    if mode in ("L", "LA", "RGB", "RGBA") and not has_alpha:
+        return image
+    if mode.startswith("I;16"):
+        return Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
+    if mode in ("I", "F"):
+        return Image.fromarray(_stretched(np.asarray(image)))
+    if has_alpha or mode in ("PA", "La", "RGBa"):
+        return image.convert("RGBA")
+    return image.convert("L" if mode == "1" else "RGB")
+
+
+def _stretched(values: np.ndarray) -> np.ndarray:
+    """Values of any range spread over 0..255 (flat pictures come out black)."""
+    values = np.nan_to_num(values.astype(np.float64))
+    low, high = values.min(), values.max()
+    if high <= low:
+        return np.zeros(values.shape, np.uint8)
+    return np.round((values - low) * (255 / (high - low))).astype(np.uint8)
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """A picture with transparency laid on white, as an RGB picture."""
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
