@@ -7,16 +7,20 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, PngImagePlugin, WebPImagePlugin
+from PIL import Image, ImageFile, PngImagePlugin, WebPImagePlugin
 
 from tests.hostile_uploads import (
     exif_wrong_tag_types,
+    jpeg_many_scans,
     jpeg_with_app1,
+    jpeg_with_size,
     orientation_exif,
+    png_bomb,
     png_chunk,
     png_insert,
     png_raw,
     tiff_ifd,
+    webp_flat,
 )
 from webapp.vision import cv2
 from webapp.vision.faces import FaceDetector
@@ -376,3 +380,68 @@ def test_a_turned_photo_with_odd_exif_tags_is_turned_not_a_500(astronaut_rgb, na
         encode(turned, "JPEG", quality=95), b"Exif\0\0" + exif_wrong_tag_types()[name]
     )
     assert mean_difference(decode_upload(data), astronaut_rgb) < 4
+
+
+# --- Pixel bombs: PNG and WebP are decoded whole, so they have a lower limit --------------
+
+
+def refuse_decoding(monkeypatch):
+    """Make any pixel decoding fail the test: refusals must come from the header alone."""
+
+    def load(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    monkeypatch.setattr(WebPImagePlugin.WebPImageFile, "load", load)
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (png_bomb(7000, 7000), "The PNG photo is 7000x7000 pixels (49.0 megapixels)"),
+        (webp_flat(7000, 7000), "The WebP photo is 7000x7000 pixels (49.0 megapixels)"),
+    ],
+    ids=["png", "webp"],
+)
+def test_a_png_or_webp_bomb_under_the_jpeg_limit_is_refused_unread(monkeypatch, data, words):
+    assert len(data) < 50_000  # 49 megapixels in 48 KB (PNG) or 32 bytes (WebP)
+    refuse_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge) as caught:
+        decode_upload(data, max_width=640)
+    assert caught.value.status == 413
+    message = str(caught.value)
+    assert message.startswith(words)
+    assert "PNG and WebP photos are limited to 16 megapixels" in message
+    assert "JPEG" in message
+
+
+def test_png_up_to_the_limit_decodes_and_one_row_more_does_not():
+    decoded = decode_upload(png_bomb(4000, 4000), max_width=640)
+    assert decoded.bgr.shape == (640, 640, 3)
+    assert (decoded.width, decoded.height) == (4000, 4000)
+    with pytest.raises(ImageTooLarge, match="4000x4001 pixels"):
+        decode_upload(png_bomb(4000, 4001), max_width=640)
+
+
+def test_a_48_megapixel_jpeg_still_decodes_reduced():
+    # The header of a 8000x6000 JPEG (the data is a small picture's: libjpeg pads it).
+    data = jpeg_with_size(encode(np.zeros((64, 64, 3), np.uint8), "JPEG"), 8000, 6000)
+    decoded = decode_upload(data, max_width=640)
+    assert decoded.bgr.shape == (480, 640, 3)
+    assert (decoded.width, decoded.height) == (8000, 6000)
+
+
+def test_a_jpeg_asking_for_thousands_of_passes_is_refused_unread(monkeypatch):
+    data = jpeg_many_scans(3000, 4000, 3000)  # 33 KB
+    refuse_decoding(monkeypatch)
+    with pytest.raises(CorruptImage, match="3010 scans") as caught:
+        decode_upload(data, max_width=640)
+    assert caught.value.status == 400
+
+
+def test_scans_are_counted_as_the_decoder_meets_them(astronaut_rgb):
+    # Progressive, with scan markers inside its metadata and a second JPEG after its end.
+    data = encode(astronaut_rgb, "JPEG", progressive=True)
+    data = jpeg_with_app1(data, b"Exif\0\0" + b"\xff\xda\x00\x08" * 500)
+    data += jpeg_many_scans(200, 64, 64)
+    assert decode_upload(data, max_width=640).bgr.shape == (512, 512, 3)

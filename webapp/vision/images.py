@@ -1,15 +1,19 @@
-"""Decoding untrusted uploaded images: bounded in bytes and pixels, EXIF orientation
+"""Decoding untrusted uploaded images: bounded in bytes, pixels and work, EXIF orientation
 honoured, any colour mode turned into an ordinary 8-bit picture.
 
-Pillow reads the header first, so the pixel count is checked before anything is decoded (a
-small file can claim a huge picture). JPEGs are decoded at reduced size straight from the
-DCT coefficients when the caller needs fewer pixels (``max_width``): a 12 MP phone photo
-decodes at 1/2 to 1/8 scale for a fraction of the time. Everything happens in memory.
+Pillow reads the header first, so the picture's size is checked before anything is decoded
+(a small file can claim a huge picture: flat pixels compress to almost nothing). JPEGs are
+decoded at reduced size straight from the DCT coefficients when the caller needs fewer
+pixels (``max_width``): a 12 MP phone photo decodes at 1/2 to 1/8 scale for a fraction of
+the time. PNG and WebP have no such shortcut: every pixel is decoded whatever size is
+wanted, so they get a lower pixel limit (:class:`ImageLimits`) and are shrunk right after
+decoding, before any copy is made. Everything happens in memory.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass
@@ -45,6 +49,11 @@ SIDEWAYS = (5, 6, 7, 8)  # stored turned by a quarter: width and height swap
 # picture's short side is too small to find.
 MAX_ASPECT = 20
 
+# A progressive JPEG is decoded in scans, each a pass over every block of the picture;
+# encoders write about ten. A few bytes repeat a scan, so a small file could ask for
+# thousands of passes: refused before decoding.
+MAX_JPEG_SCANS = 100
+
 
 class ImageError(Exception):
     """An upload that cannot be used; ``status`` is the HTTP status it deserves."""
@@ -78,6 +87,11 @@ class UnusableImage(ImageError):
 class ImageLimits:
     max_bytes: int = 15 * MB
     max_pixels: int = 50_000_000  # a 48 MP phone photo passes, a decompression bomb does not
+    # PNG and WebP are decoded whole even when a small picture is wanted, and Pillow holds
+    # several full-size copies meanwhile: their limit is lower. It costs no real photo:
+    # phones write JPEG, a photo saved as PNG reaches max_bytes long before this size (only
+    # flat pictures and bombs get here), and the selfie page sends photos 1280 pixels wide.
+    max_full_decode_pixels: int = 16_000_000
 
 
 @dataclass(frozen=True)
@@ -156,8 +170,10 @@ def decode_upload(
             warnings.simplefilter("ignore", UserWarning)
             image = Image.open(io.BytesIO(data), formats=[kind])
         width, height = image.size
-        _check_pixels(width, height, limits)
-        if kind != "JPEG":
+        _check_pixels(width, height, kind, limits)
+        if kind == "JPEG":
+            _check_scans(data)
+        else:
             image.load()  # a PNG's EXIF may come after its pixels
         orientation = _orientation(image)
         sideways = orientation in SIDEWAYS
@@ -182,7 +198,7 @@ def decode_upload(
     return DecodedImage(bgr=bgr, format=name, width=upright[0], height=upright[1])
 
 
-def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
+def _check_pixels(width: int, height: int, kind: str, limits: ImageLimits) -> None:
     """Refuse a picture by the size its header claims, before decoding anything."""
     if width < 1 or height < 1:
         raise CorruptImage(f"The photo could not be read (it claims {width}x{height} pixels).")
@@ -191,6 +207,13 @@ def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
         raise ImageTooLarge(
             f"The photo is {width}x{height} pixels ({_megapixels(pixels, limit=False)}"
             f" megapixels); the limit is {_megapixels(limits.max_pixels, limit=True)} megapixels."
+        )
+    if kind != "JPEG" and pixels > limits.max_full_decode_pixels:
+        raise ImageTooLarge(
+            f"The {FORMATS[kind]} photo is {width}x{height} pixels"
+            f" ({_megapixels(pixels, limit=False)} megapixels); PNG and WebP photos are"
+            f" limited to {_megapixels(limits.max_full_decode_pixels, limit=True)} megapixels."
+            " Send it as a JPEG, or smaller."
         )
 
 
@@ -205,6 +228,39 @@ def _check_shape(width: int, height: int) -> None:
         raise UnusableImage(
             f"The photo is {width}x{height} pixels: too tall to hold a face"
             f" (at most {MAX_ASPECT} times higher than wide)."
+        )
+
+
+# A marker: 0xFF (any fill 0xFF before it), then a code that is neither a stuffed zero in
+# compressed data nor a restart marker (RST0-7, which stay inside a scan).
+_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff\xd0-\xd7])")
+
+
+def _jpeg_scans(data: bytes) -> int:
+    """How many scans the JPEG's image has, counted as the decoder will meet them: marker by
+    marker, skipping each segment's contents, up to the end of the image (EOI), so that
+    bytes inside metadata or an embedded thumbnail never count."""
+    scans, at = 0, 2
+    while (match := _JPEG_MARKER.search(data, at)) is not None:
+        marker, at = match[1][0], match.end()
+        if marker == 0xD9:  # EOI
+            break
+        if marker == 0x01:  # TEM: no length
+            continue
+        if marker == 0xDA:  # SOS: its header, then compressed data up to the next marker
+            scans += 1
+        if at + 2 > len(data):
+            break
+        at += struct.unpack_from(">H", data, at)[0]
+    return scans
+
+
+def _check_scans(data: bytes) -> None:
+    scans = _jpeg_scans(data)
+    if scans > MAX_JPEG_SCANS:
+        raise CorruptImage(
+            f"The photo could not be read (its JPEG data has {scans} scans; a photo has a"
+            " dozen or so). Save it again as an ordinary JPEG."
         )
 
 
@@ -237,16 +293,26 @@ def _draft(image: Image.Image, max_width: int, *, sideways: bool) -> None:
 
 
 def _upright_bgr(image: Image.Image, orientation: int, max_width: int | None) -> np.ndarray:
-    """The decoded picture as an upright 8-bit BGR array, at most ``max_width`` wide."""
+    """The decoded picture as an upright 8-bit BGR array, at most ``max_width`` wide.
+
+    The full-size picture is first brought to a plain mode (L, LA, RGB or RGBA: those Pillow
+    can shrink) and shrunk by a whole factor at once, so that every later step, and every
+    copy, works on the small picture.
+    """
     image = _plain_mode(image)
+    width, height = image.size
+    if orientation in SIDEWAYS:
+        width, height = height, width
+    if max_width and width >= 2 * max_width:
+        image = image.reduce(width // max_width)
     if orientation in UPRIGHT:
         image = image.transpose(UPRIGHT[orientation])
     if image.mode in ("LA", "RGBA"):
         image = _on_white(image)
     pixels = np.asarray(image)
     bgr = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR if image.mode == "L" else cv2.COLOR_RGB2BGR)
-    height, width = bgr.shape[:2]
-    if max_width and width > max_width:
+    if max_width and bgr.shape[1] > max_width:
+        # The height from the picture before reduction (which rounds its edges up).
         size = (max_width, max(1, round(height * max_width / width)))
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     return bgr
