@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageFile, PngImagePlugin, WebPImagePlugin
 
 from tests.hostile_uploads import (
+    PNG_SIGNATURE,
     exif_wrong_tag_types,
     jpeg_many_scans,
     jpeg_with_app1,
@@ -17,12 +18,16 @@ from tests.hostile_uploads import (
     orientation_exif,
     png_bomb,
     png_chunk,
+    png_header_only,
+    png_ihdr,
     png_insert,
     png_raw,
+    riff_webp,
     tiff_ifd,
+    webp_chunk,
     webp_flat,
 )
-from webapp.vision import cv2
+from webapp.vision import cv2, images
 from webapp.vision.faces import FaceDetector
 from webapp.vision.images import (
     CorruptImage,
@@ -445,3 +450,31 @@ def test_scans_are_counted_as_the_decoder_meets_them(astronaut_rgb):
     data = jpeg_with_app1(data, b"Exif\0\0" + b"\xff\xda\x00\x08" * 500)
     data += jpeg_many_scans(200, 64, 64)
     assert decode_upload(data, max_width=640).bgr.shape == (512, 512, 3)
+
+
+# --- Damaged data: the exception classes Pillow raises become a 400 --------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        png_header_only(0, 100),
+        PNG_SIGNATURE + png_ihdr(8, 8, 8, 2) + png_chunk(b"IEND", b""),
+        riff_webp(webp_chunk(b"VP8X", bytes(10))),
+        b"\xff\xd8\xff\xd9",
+    ],
+    ids=["png-zero-width", "png-no-data", "webp-no-frame", "jpeg-no-frame"],
+)
+def test_damaged_headers_are_corrupt_photos(data):
+    with pytest.raises(CorruptImage, match="could not be read") as caught:
+        decode_upload(data, max_width=640)
+    assert caught.value.status == 400
+
+
+def test_a_programming_error_is_not_disguised_as_a_damaged_photo(monkeypatch, astronaut_rgb):
+    def broken(image):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(images, "_plain_mode", broken)
+    with pytest.raises(KeyError):
+        decode_upload(encode(astronaut_rgb, "PNG"))

@@ -8,6 +8,11 @@ pixels (``max_width``): a 12 MP phone photo decodes at 1/2 to 1/8 scale for a fr
 the time. PNG and WebP have no such shortcut: every pixel is decoded whatever size is
 wanted, so they get a lower pixel limit (:class:`ImageLimits`) and are shrunk right after
 decoding, before any copy is made. Everything happens in memory.
+
+Hostile bytes make Pillow raise a handful of exception classes (found by fuzzing, see
+``DECODE_ERRORS``); those become :class:`CorruptImage`, anything else is a bug and stays one.
+MemoryError is left alone too: within the pixel limits it says the server is short of
+memory, not that the photo is bad.
 """
 
 from __future__ import annotations
@@ -26,9 +31,14 @@ from webapp.vision import cv2
 # Magic bytes of the accepted formats (the upload's name and declared type are not trusted).
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 
+# What Pillow raises on damaged or hostile data: truncated or inconsistent files (OSError,
+# including UnidentifiedImageError), broken chunks and headers (SyntaxError, ValueError,
+# struct.error), frames that cannot be reached (EOFError).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError)
+
 # Reading EXIF parses a small TIFF structure of its own: a bad header (SyntaxError) or a
-# truncated entry (struct.error).
-EXIF_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError)
+# truncated entry (struct.error), and the same as above for good measure.
+EXIF_ERRORS = DECODE_ERRORS
 
 MB = 1024 * 1024  # what the visitor reads as "MB": limits are set in MiB
 
@@ -193,7 +203,7 @@ def decode_upload(
             "The photo has too many pixels; the limit is"
             f" {_megapixels(limit, limit=True)} megapixels."
         ) from error
-    except (OSError, SyntaxError, ValueError) as error:
+    except DECODE_ERRORS as error:
         raise CorruptImage(f"The photo could not be read ({name} data is damaged).") from error
     return DecodedImage(bgr=bgr, format=name, width=upright[0], height=upright[1])
 
