@@ -154,8 +154,11 @@ def test_evaluate_command_scores_photos_with_the_active_model(training_app, tmp_
     assert result.exit_code == 0, result.output
     evaluation = json.loads(result.output)
     assert evaluation["scored"] == 3
-    assert [s["file"].rsplit("/", 1)[1] for s in evaluation["skipped"]] == ["wall.png"]
-    assert evaluation["skipped"][0]["reason"] == "no face found"
+    # Every file not scored is listed with the reason (a text file is not silently ignored).
+    skipped = {s["file"].rsplit("/", 1)[1]: s["reason"] for s in evaluation["skipped"]}
+    assert list(skipped) == ["notes.txt", "wall.png"]
+    assert skipped["wall.png"] == "no face found"
+    assert skipped["notes.txt"].startswith("Only JPEG, PNG, WebP")
     for image in evaluation["images"]:
         assert (image["percent"] >= 50) == image["target"]
     assert set(evaluation["target"]) == {"precision", "recall", "f1", "support"}

@@ -14,6 +14,7 @@ from webapp.context import get_db, get_settings
 from webapp.learn.features import EXTRACTORS, default_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
 from webapp.learn.versions import ModelVersion, VersionError, load_version
+from webapp.operations.activation import POLICIES
 from webapp.operations.evaluation import score_folder
 from webapp.operations.training import TrainingRefused, train_from_store
 from webapp.store import models as model_store
@@ -26,20 +27,26 @@ def _percent(value: float | None) -> str:
 
 def _print_training(result: dict[str, Any]) -> None:
     counts, target = result["data_counts"], result["classes"]["target"]
+    state = "is now active" if result["activated"] else "was kept inactive"
     click.echo(
-        f"Model version {result['version_id']} ({result['directory']}) is now active."
-        f"\nTrained on {counts['train']} crops, tested on {counts['test']} held out"
-        f" ({counts['target']} target, {counts['not_target']} not target in all)"
+        f"Model version {result['version_id']} ({result['directory']}) {state}:"
+        f" {result['activation_reason']}."
+        f"\nTrained on {counts['target']} target and {counts['not_target']} not-target crops"
         f" in {result['seconds']:.1f} s; extractor {result['extractor']},"
-        f" preset {result['preset'] or '-'}."
+        f" preset {result['preset'] or '-'}. Validation: {result['validation']['text']}."
     )
+    auc = "n/a" if result["roc_auc"] is None else f"{result['roc_auc']:.3f}"
     click.echo(
-        f"Accuracy {_percent(result['accuracy'])}, ROC AUC {result['roc_auc'] or 0:.3f};"
+        f"Accuracy {_percent(result['accuracy'])}, ROC AUC {auc};"
         f" target: precision {_percent(target['precision'])}, recall"
         f" {_percent(target['recall'])}, f1 {_percent(target['f1-score'])}."
     )
+    for warning in result["warnings"]:
+        click.echo(f"Warning: {warning}")
+    click.echo(f"Verdict: {result['verdict']['text']}")
     cv = result["cv_score"]
-    click.echo(f"Cross-validated {cv['metric']}: {cv['mean']:.3f} ({cv['folds']} folds).")
+    if cv["mean"] is not None:
+        click.echo(f"Cross-validated {cv['metric']}: {cv['mean']:.3f} ({cv['folds']} folds).")
     click.echo(f"Best parameters: {json.dumps(result['best_params'])}")
     _print_matrix(result["confusion_matrix"]["matrix"])
 
@@ -66,10 +73,18 @@ def _print_matrix(matrix: list[list[int]]) -> None:
     help="Feature stage before the SVM [default: the EXTRACTOR setting, else the best"
     " available: face-embeddings when installed, else eigenfaces].",
 )
+@click.option(
+    "--activate",
+    type=click.Choice(POLICIES),
+    default="if-better",
+    show_default=True,
+    help="Make the new version the one visitors get: if it is at least as good as the"
+    " active one on the same held-out crops, always, or never.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @with_appcontext
-def train_command(preset: str, extractor: str | None, as_json: bool) -> None:
-    """Train a model version on the labelled crops and make it the active one."""
+def train_command(preset: str, extractor: str | None, activate: str, as_json: bool) -> None:
+    """Train a model version on the labelled crops; it goes live if it is not worse."""
     show = not as_json and sys.stderr.isatty()
 
     def progress(fraction: float, message: str) -> None:
@@ -87,6 +102,7 @@ def train_command(preset: str, extractor: str | None, as_json: bool) -> None:
             crop_margin=settings.crop_margin,
             progress=progress if show else None,
             describe_workers=settings.describe_workers,
+            activate=activate,
         )
     except TrainingRefused as error:
         raise click.ClickException(str(error)) from None

@@ -50,6 +50,7 @@ def _run_train(conn: Any, settings: Settings, params: dict[str, Any], report: Ca
         crop_margin=settings.crop_margin,
         progress=report,
         describe_workers=settings.describe_workers,
+        activate=params.get("activate") or "if-better",
     )
     return result.as_dict()
 

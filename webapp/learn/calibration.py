@@ -18,6 +18,9 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import SVC
 
 MIN_SLOPE, MAX_SLOPE = 1e-3, 1e3
+# With a single crop of a class there is no held-out decision value of it to fit a slope
+# on: this one makes the SVM's margin (a decision value of 1) read about 95%.
+ONE_CROP_SLOPE = 3.0
 
 
 def sigmoid(values: np.ndarray, slope: float) -> np.ndarray:
@@ -66,10 +69,15 @@ class SigmoidCalibratedSVC(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         y = np.asarray(y)
         svc = clone(self.svc if self.svc is not None else SVC(class_weight="balanced"))
-        folds = max(2, min(self.cv, int(np.bincount(y, minlength=2).min())))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        held_out = cross_val_predict(svc, X, y, cv=splitter, method="decision_function")
-        self.slope_ = fit_slope(held_out, y)
+        smallest = int(np.bincount(y, minlength=2).min())
+        if smallest >= 2:
+            folds = max(2, min(self.cv, smallest))
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+            held_out = cross_val_predict(svc, X, y, cv=splitter, method="decision_function")
+            self.slope_ = fit_slope(held_out, y)
+        else:  # one crop of a class: nothing held out to fit on
+            held_out = np.zeros(0)
+            self.slope_ = ONE_CROP_SLOPE
         self.held_out_decisions_ = held_out
         self.svc_ = svc.fit(X, y)
         self.classes_ = np.array([0, 1])

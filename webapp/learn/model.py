@@ -28,11 +28,17 @@ from sklearn.svm import SVC
 from webapp.learn.calibration import SigmoidCalibratedSVC
 from webapp.learn.features import DEFAULT_EXTRACTOR, get_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET
+from webapp.learn.verdict import intervals, parameters_in_words, verdict, warnings
 
 TARGET, NOT_TARGET = 1, 0
 CLASS_NAMES = ("not_target", "target")  # index = label value
 TEST_SIZE = 0.25
-MIN_PER_CLASS = 4  # below this, a held-out split and a cross-validation cannot both work
+# Below this many crops of a class, a held-out split and a cross-validation cannot both
+# work: the model is then validated crop by crop instead (validate_by_folds).
+MIN_PER_CLASS = 4
+# The SVM's C when one crop of a class leaves nothing to search it on: the middle of the
+# usual range; with so few crops the kernel width decides more than C does.
+FEW_SHOT_C = 10.0
 CV_METRIC = "balanced_accuracy"
 
 Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
@@ -57,7 +63,7 @@ class SearchSpace:
 class FittedModel:
     pipeline: Pipeline
     best_params: dict[str, Any]
-    cv_score: float
+    cv_score: float | None  # None: too few crops of a class to search by cross-validation
     cv_folds: int
 
 
@@ -92,10 +98,11 @@ def fit_model(
     progress: Progress | None = None,
     random_state: int = 0,
 ) -> FittedModel:
-    """Fit a model on ``faces`` (all of them: split before calling) with labels 1/0."""
+    """Fit a model on ``faces`` (all of them: split before calling) with labels 1/0. With a
+    single crop of a class nothing can be searched: C is :data:`FEW_SHOT_C`."""
     space = space or SearchSpace()
     y = np.asarray(y, dtype=int)
-    _check_counts(y, 2, "faces in the training part")
+    _check_counts(y, 1, "faces in the training part")
     chosen = get_extractor(extractor)
     features = chosen.make(preset)
     X = features.fit(faces, y).transform(faces)
@@ -123,6 +130,10 @@ def fit_model(
             "C": list(space.C),
             "gamma": [chosen.kernel_gamma] if chosen.kernel_gamma else gammas,
         }
+        if np.bincount(y, minlength=2).min() < 2:  # one crop: no fold could hold it out
+            params = {"n_components": n, "C": FEW_SHOT_C, "gamma": grid["gamma"][0]}
+            best = (None, pca, params)
+            break
         search = GridSearchCV(svc, grid, scoring=CV_METRIC, cv=splitter, n_jobs=-1)
         search.fit(Z, y)
         if best is None or search.best_score_ > best[0]:
@@ -159,6 +170,14 @@ def binary_scores(
     score that grows with "target") and the confusion matrix; the AUC is None unless both
     classes are present."""
     y, predicted = np.asarray(y, dtype=int), np.asarray(predicted, dtype=int)
+    if len(y) == 0:  # nothing could be validated: no figure at all, rather than a zero
+        empty = {"precision": None, "recall": None, "f1-score": None, "support": 0}
+        return {
+            "accuracy": None,
+            "classes": {name: dict(empty) for name in CLASS_NAMES},
+            "roc_auc": None,
+            "confusion_matrix": {"labels": list(CLASS_NAMES), "matrix": [[0, 0], [0, 0]]},
+        }
     per_class = classification_report(
         y,
         predicted,
@@ -193,31 +212,43 @@ def train(
     progress: Progress | None = None,
     random_state: int = 0,
 ) -> TrainingOutcome:
-    """Split (stratified, 25% held out), fit on the training part, report on the rest."""
+    """Validate and fit: with at least :data:`MIN_PER_CLASS` crops of each class, 25% are
+    held out (stratified) and the model fitted on the rest is scored on them; with fewer,
+    each crop is scored by a model fitted without it (:func:`validate_by_folds`) and the
+    model is fitted on all of them."""
     started = time.perf_counter()
     y = np.asarray(labels, dtype=int)
-    _check_counts(y, MIN_PER_CLASS, "faces")
-    positions = np.arange(len(y))
-    train_at, test_at = train_test_split(
-        positions, test_size=TEST_SIZE, stratify=y, random_state=random_state
-    )
+    _check_counts(y, get_extractor(extractor).min_per_class, "faces")
     pick = _picker(faces)
-    fitted = fit_model(
-        pick(train_at),
-        y[train_at],
-        extractor=extractor,
-        preset=preset,
-        space=space,
-        progress=progress,
-        random_state=random_state,
-    )
-    report = evaluate(fitted.pipeline, pick(test_at), y[test_at])
-    percents = 100 * fitted.pipeline.predict_proba(pick(test_at))[:, TARGET]
+    options = dict(extractor=extractor, preset=preset, space=space, random_state=random_state)
+    if np.bincount(y, minlength=2).min() >= MIN_PER_CLASS:
+        train_at, test_at = train_test_split(
+            np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=random_state
+        )
+        fitted = fit_model(pick(train_at), y[train_at], progress=progress, **options)
+        percents = look_alike_percents(fitted.pipeline, pick(test_at))
+        report = evaluate(fitted.pipeline, pick(test_at), y[test_at])
+        validation = {
+            "method": "held-out",
+            "held_out": len(test_at),
+            "text": f"{len(test_at)} crops held out (a stratified quarter), never seen in training",
+        }
+    else:
+        test_at, percents, validation = validate_by_folds(pick, y, progress=progress, **options)
+        fitted = fit_model(pick(np.arange(len(y))), y, **options)
+        train_at = np.arange(len(y))
+        report = binary_scores(y[test_at], (percents >= 50).astype(int), percents)
+        report["percent_roc_auc"] = report["roc_auc"]
     report.update(
         extractor=extractor,
         preset=preset if get_extractor(extractor).uses_preset else None,
         best_params=fitted.best_params,
-        cv_score={"metric": CV_METRIC, "mean": round(fitted.cv_score, 4), "folds": fitted.cv_folds},
+        validation=validation,
+        cv_score={
+            "metric": CV_METRIC,
+            "mean": None if fitted.cv_score is None else round(fitted.cv_score, 4),
+            "folds": fitted.cv_folds,
+        },
         calibration={"slope": fitted.pipeline[-1].slope_},
         data_counts={
             "target": int((y == TARGET).sum()),
@@ -227,7 +258,51 @@ def train(
         },
         seconds=round(time.perf_counter() - started, 3),
     )
+    report["intervals"] = intervals(report["confusion_matrix"]["matrix"])
+    report["warnings"] = warnings(report)
+    report["verdict"] = verdict(report)
+    report["parameters_in_words"] = parameters_in_words(
+        fitted.best_params, report["calibration"]["slope"]
+    )
     return TrainingOutcome(fitted.pipeline, report, test_at, percents)
+
+
+def validate_by_folds(
+    pick: Callable[[np.ndarray], Any], y: np.ndarray, *, progress: Progress | None, **options: Any
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Score each crop with a model fitted without it, for classes too small to hold a
+    quarter out: every crop of the smaller class left out alone (leave-one-out), the larger
+    class in up to 5 folds. A crop whose class would be left empty cannot be scored (a
+    single crop of a class). Returns the scored positions, their percents and a summary.
+    """
+    counts = np.bincount(y, minlength=2)
+    small = int(np.argmin(counts))
+    rng = np.random.default_rng(options.get("random_state", 0))
+    large_at = rng.permutation(np.flatnonzero(y != small))
+    folds = [np.array([i]) for i in np.flatnonzero(y == small)]
+    folds += [part for part in np.array_split(large_at, min(5, len(large_at))) if len(part)]
+    scored, percents = [], []
+    for number, test_at in enumerate(folds):
+        train_at = np.setdiff1d(np.arange(len(y)), test_at)
+        if np.bincount(y[train_at], minlength=2).min() < 1:
+            continue
+        if progress:
+            progress(number / len(folds), f"validating: fold {number + 1} of {len(folds)}")
+        fitted = fit_model(pick(train_at), y[train_at], **options)
+        scored.extend(test_at.tolist())
+        percents.extend(look_alike_percents(fitted.pipeline, pick(test_at)).tolist())
+    order = np.argsort(scored)
+    at, percents_at = np.array(scored, dtype=int)[order], np.array(percents)[order]
+    missed = len(y) - len(at)
+    name = CLASS_NAMES[small].replace("_", " ")
+    text = (
+        f"too few crops to hold a quarter out: each {name} crop was scored by a model trained"
+        f" without it (leave-one-out), the others in {len(folds) - counts[small]} folds"
+    )
+    if missed:
+        text += f"; {missed} crop could not be scored (the only {name} crop)"
+    summary = {"method": "leave-one-out", "held_out": len(at), "not_scored": missed, "text": text}
+    return at, percents_at, summary
 
 
 def _picker(faces: Sequence[np.ndarray] | np.ndarray) -> Callable[[np.ndarray], Any]:

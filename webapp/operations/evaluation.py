@@ -12,25 +12,31 @@ import numpy as np
 from webapp.learn.model import TARGET, binary_scores
 from webapp.learn.versions import ModelVersion
 from webapp.operations.selfies import NoFaceFound, score_photo, selfie_detector
-from webapp.vision.images import ImageError, ImageLimits
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"}
+from webapp.vision.images import FILE_FORMATS, ImageError, ImageLimits
 
 
 def score_folder(version: ModelVersion, folder: Path, limits: ImageLimits) -> dict[str, Any]:
     """Score every image in ``folder/1`` (target) and ``folder/0``; the evaluation.
 
     Each file goes through the public page's own path (:func:`score_photo`: the same
-    decoding, limits and face detection); its largest face is the one scored.
+    decoding, limits and face detection), in any format ``import-folders`` reads; its
+    largest face is the one scored. Every other file is listed with the reason.
     """
     detector = selfie_detector()
     scored, skipped = [], []
     for name, truth in (("1", 1), ("0", 0)):
         for path in sorted((folder / name).iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            if path.name.startswith("."):
                 continue
             try:
-                photo = score_photo(version, path.read_bytes(), limits, detector)
+                data = path.read_bytes()
+                photo = score_photo(version, data, limits, detector, FILE_FORMATS)
+            except IsADirectoryError:
+                skipped.append({"file": str(path), "reason": "a folder, not a file"})
+                continue
+            except OSError as error:
+                skipped.append({"file": str(path), "reason": f"unreadable: {error.strerror}"})
+                continue
             except ImageError as error:
                 skipped.append({"file": str(path), "reason": str(error).rstrip(".")})
                 continue

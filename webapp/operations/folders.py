@@ -22,13 +22,22 @@ import numpy as np
 
 from webapp.operations.crop_files import write_atomic
 from webapp.store import imports as import_store
-from webapp.vision import cv2
 from webapp.vision.faces import Box, FaceCrop, FaceDetector, crop_faces
+from webapp.vision.images import (
+    FILE_FORMATS,
+    CorruptImage,
+    EmptyImage,
+    ImageError,
+    ImageLimits,
+    UnsupportedImage,
+    decode_upload,
+)
 
 FOLDER_LABELS = {"1": "target", "0": "not_target"}
 LABEL_FOLDERS = {label: folder for folder, label in FOLDER_LABELS.items()}
 IMPORT_FOLDER = "imports"
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+FILE_LIMITS = ImageLimits(max_bytes=MAX_IMAGE_BYTES)
 EXPORTED_NAME = re.compile(r"^crop-(\d+)\.png$")
 
 
@@ -72,10 +81,13 @@ def label_folders(folder: Path) -> list[tuple[Path, str]]:
 
 
 def decode_image(data: bytes) -> np.ndarray | None:
-    """BGR pixels of an image file's bytes (EXIF orientation applied), None if not an image."""
-    if not data:
+    """Upright BGR pixels of an image file's bytes, decoded as uploads are (bounded in
+    bytes and pixels, EXIF orientation applied) in any of the folder formats; None if it
+    is not such an image, or damaged."""
+    try:
+        return decode_upload(data, FILE_LIMITS, formats=FILE_FORMATS).bgr
+    except (EmptyImage, UnsupportedImage, CorruptImage):
         return None
-    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
 def face_of_image(
@@ -153,15 +165,34 @@ def _import_one(
         data = path.read_bytes()
     except OSError as error:
         return f"unreadable: {error.strerror or error}"
+    return import_image(
+        conn, out, data, path.name, label, size, margin, None if already_cropped else detector
+    )
+
+
+def import_image(
+    conn: sqlite3.Connection,
+    out: Path,
+    data: bytes,
+    name: str,
+    label: str,
+    size: int,
+    margin: float,
+    detector: FaceDetector | None,
+) -> str | None:
+    """Store the largest face of an image's bytes as a crop labelled ``label`` (with no
+    detector, the whole image is the face); return why it was not, or None once stored.
+    ``name`` is only recorded, never used as a path."""
     content_hash = hashlib.sha256(data).hexdigest()
     if import_store.is_imported(conn, content_hash):
         return "already imported (same content)"
-    image = decode_image(data)
+    try:
+        image = decode_image(data)
+    except ImageError as error:  # too large, or too narrow to hold a face
+        return str(error).rstrip(".")
     if image is None:
         return "not an image, or damaged"
-    face = face_of_image(
-        image, size=size, margin=margin, detector=None if already_cropped else detector
-    )
+    face = face_of_image(image, size=size, margin=margin, detector=detector)
     if face is None:
         return "no face found"
     image_name, face_name = f"{content_hash}.png", f"{content_hash}-grey{size}.png"
@@ -169,7 +200,7 @@ def _import_one(
     write_atomic(out / face_name, face.face_png)
     crop = import_store.NewImportedCrop(
         content_hash=content_hash,
-        source_name=path.name,
+        source_name=name,
         face_box=face.face_box.as_tuple(),
         crop_box=face.crop_box.as_tuple(),
         image_file=f"{out.name}/{image_name}",
@@ -179,6 +210,30 @@ def _import_one(
     if not import_store.add_imported_crop(conn, crop, label):
         return "already imported (same content)"
     return None
+
+
+def add_photos(
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    photos: list[tuple[str, bytes]],
+    *,
+    label: str,
+    size: int,
+    margin: float,
+) -> ImportSummary:
+    """Import uploaded photos (name, bytes) as crops of ``label``, as ``import-folders``
+    does with a file: the largest face, cropped like extraction's."""
+    out = Path(crops_dir) / IMPORT_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    detector = FaceDetector()
+    summary = ImportSummary()
+    for name, data in photos:
+        reason = import_image(conn, out, data, name, label, size, margin, detector)
+        if reason:
+            summary.skipped.append({"file": name, "reason": reason})
+        else:
+            summary.imported[label] += 1
+    return summary
 
 
 def export_folders(

@@ -23,7 +23,7 @@ from webapp.learn.versions import ModelVersion, VersionError, load_version
 from webapp.store import models as model_store
 from webapp.vision import cv2
 from webapp.vision.faces import DetectorSettings, FaceDetector, encode_png
-from webapp.vision.images import DecodedImage, ImageLimits, decode_upload
+from webapp.vision.images import FORMATS, DecodedImage, ImageLimits, decode_upload
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,18 @@ class PhotoScore:
 
 
 def score_photo(
-    version: ModelVersion, data: bytes, limits: ImageLimits, detector: FaceDetector
+    version: ModelVersion,
+    data: bytes,
+    limits: ImageLimits,
+    detector: FaceDetector,
+    formats: dict[str, str] = FORMATS,
 ) -> PhotoScore:
-    """Decode an uploaded photo and score every face in it.
+    """Decode an uploaded photo (of one of ``formats``) and score every face in it.
 
     :raise ImageError: the upload is empty, too big, not an accepted image, or corrupt.
     :raise NoFaceFound: no face in it.
     """
-    image = decode_upload(data, limits, max_width=SELFIE_WIDTH)
+    image = decode_upload(data, limits, max_width=SELFIE_WIDTH, formats=formats)
     boxes = detector.detect(image.bgr)
     if not boxes:
         raise NoFaceFound("No face was found in the photo.")

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webapp.learn.features import DEFAULT_EXTRACTOR, get_extractor
+from webapp.learn.features import DEFAULT_EXTRACTOR, EXTRACTORS, Extractor, get_extractor
 from webapp.learn.model import TARGET, Progress, SearchSpace, TrainingError, train
 from webapp.learn.preprocess import DEFAULT_PRESET, get_preset
 from webapp.learn.versions import save_version
+from webapp.operations.activation import POLICIES, Policy, decide
 from webapp.operations.crop_files import load_crop_images
 from webapp.operations.describing import load_crop_descriptors
 from webapp.settings import Settings
 from webapp.store import models as model_store
 from webapp.store.db import now
 
-# Each class needs enough crops for a held-out quarter with at least two of them (so the
-# test scores mean something) and a cross-validation of the rest with a few per fold.
+# Eigenfaces need enough crops of each class for a held-out quarter with at least two of
+# them and a cross-validation of the rest; face embeddings train from one of each
+# (Extractor.min_per_class).
 MIN_CROPS_PER_CLASS = 8
 EXAMPLES_SHOWN = 4
 
@@ -40,23 +42,47 @@ class TrainingResult:
     directory: str
     report: dict[str, Any]
 
+    @property
+    def activated(self) -> bool:
+        return self.report["activation"]["activated"]
+
     def as_dict(self) -> dict[str, Any]:
-        return {"version_id": self.version_id, "directory": self.directory, **self.report}
+        activation = self.report["activation"]
+        return {
+            "version_id": self.version_id,
+            "directory": self.directory,
+            "activated": activation["activated"],
+            "activation_reason": activation["reason"],
+            **self.report,
+        }
 
 
-def check_enough_crops(counts: dict[str, int]) -> None:
-    """:raise TrainingRefused: when a class has fewer than MIN_CROPS_PER_CLASS crops."""
-    short = [label for label in ("target", "not_target") if counts[label] < MIN_CROPS_PER_CLASS]
-    if short:
+def check_enough_crops(counts: dict[str, int], extractor: Extractor) -> None:
+    """:raise TrainingRefused: a class has fewer crops than the extractor needs."""
+    minimum = extractor.min_per_class
+    if min(counts["target"], counts["not_target"]) < minimum:
+        fewer = [e.name for e in EXTRACTORS.values() if e.min_per_class < minimum]
+        hint = f"; {fewer[0]} trains from fewer" if fewer else ""
         raise TrainingRefused(
             f"not enough labelled crops to train: {counts['target']} target and"
-            f" {counts['not_target']} not target; label at least {MIN_CROPS_PER_CLASS}"
-            " of each ('not a face' crops are never used)"
+            f" {counts['not_target']} not target; label at least {minimum} of each"
+            f" for {extractor.name} ('not a face' crops are never used){hint}"
         )
 
 
-def _examples(ids: list[int], labels: list[int], outcome: Any) -> list[dict[str, Any]]:
-    """The held-out crops the model got most right and most wrong, with their percents."""
+def _frames(rows: list[Any]) -> dict[int, tuple[Any, ...]]:
+    """Each crop's shot: its video and frame (an imported photo is a shot of its own)."""
+    return {
+        row["id"]: (row["video_id"], row["frame_index"]) if row["video_id"] else ("crop", row["id"])
+        for row in rows
+    }
+
+
+def _examples(
+    ids: list[int], labels: list[int], outcome: Any, frames: dict[int, tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """The held-out crops the model was most sure of and most wrong about, with their
+    percents, one per frame (faces of one shot teach nothing more)."""
     scored = []
     for position, percent in zip(outcome.test_indices, outcome.test_percents, strict=True):
         truth = labels[position]
@@ -71,13 +97,29 @@ def _examples(ids: list[int], labels: list[int], outcome: Any) -> list[dict[str,
             }
         )
     scored.sort(key=lambda item: item["confidence"], reverse=True)
-    best, worst = scored[:EXAMPLES_SHOWN], scored[::-1][:EXAMPLES_SHOWN]
+    best = _one_per_frame(scored, frames)
+    worst = _one_per_frame(scored[::-1], frames, skip={item["crop_id"] for item in best})
     for item in scored:
         del item["confidence"]
     return [
         *(dict(item, kind="best") for item in best),
         *(dict(item, kind="worst") for item in worst),
     ]
+
+
+def _one_per_frame(
+    ordered: list[dict[str, Any]], frames: dict[int, tuple[Any, ...]], skip: set[int] = frozenset()
+) -> list[dict[str, Any]]:
+    chosen, seen = [], set()
+    for item in ordered:
+        frame = frames.get(item["crop_id"], ("crop", item["crop_id"]))
+        if item["crop_id"] in skip or frame in seen:
+            continue
+        seen.add(frame)
+        chosen.append(item)
+        if len(chosen) == EXAMPLES_SHOWN:
+            break
+    return chosen
 
 
 def train_from_store(
@@ -92,13 +134,18 @@ def train_from_store(
     space: SearchSpace | None = None,
     progress: Progress | None = None,
     describe_workers: int | None = None,
+    activate: Policy = "if-better",
 ) -> TrainingResult:
-    """Train on every target / not-target crop, save, record and activate the version.
-    (The app's default extractor, the best available, is chosen by its callers.)
+    """Train on every target / not-target crop, save and record the version, and make it
+    the active one if ``activate`` says so (:mod:`webapp.operations.activation`: by
+    default only when it is at least as good as the active one on the same held-out crops).
+    The app's default extractor, the best available, is chosen by its callers.
 
     :raise TrainingRefused: too few labelled crops, unknown or unavailable extractor,
-        unknown preset.
+        unknown preset or activation policy.
     """
+    if activate not in POLICIES:
+        raise TrainingRefused(f"activate must be one of {', '.join(POLICIES)}, not {activate!r}")
     started_at, started = now(), time.perf_counter()
     try:
         chosen = get_extractor(extractor)
@@ -109,7 +156,7 @@ def train_from_store(
     problem = chosen.problem()
     if problem is not None:
         raise TrainingRefused(problem)
-    check_enough_crops(model_store.training_counts(conn))
+    check_enough_crops(model_store.training_counts(conn), chosen)
     report_progress = progress or (lambda fraction, message: None)
     report_progress(0.0, "reading the labelled crops")
     rows = model_store.training_crops(conn)
@@ -129,7 +176,7 @@ def train_from_store(
     if len(images) < len(rows):
         message = f"{len(rows) - len(images)} crop files are missing; left out"
         report_progress(search_from, message)
-    check_enough_crops(counts)
+    check_enough_crops(counts, chosen)
 
     def search_progress(fraction: float, message: str) -> None:
         report_progress(search_from + (0.9 - search_from) * fraction, message)
@@ -146,7 +193,14 @@ def train_from_store(
     except TrainingError as error:
         raise TrainingRefused(str(error)) from None
     report = outcome.report
-    report["examples"] = _examples(ids, labels, outcome)
+    report["examples"] = _examples(ids, labels, outcome, _frames(rows))
+    report_progress(0.9, "comparing with the active version")
+    held_out = {
+        ids[position]: (labels[position], float(percent))
+        for position, percent in zip(outcome.test_indices, outcome.test_percents, strict=True)
+    }
+    decision = decide(conn, crops_dir, models_dir, policy=activate, held_out=held_out)
+    report["activation"] = decision.as_dict()
     report["data_counts"]["missing_files"] = len(rows) - len(images)
     report["seconds"] = round(time.perf_counter() - started, 3)
     report_progress(0.92, "saving the model version")
@@ -170,7 +224,7 @@ def train_from_store(
         params=report["best_params"],
         metrics=report,
         data_counts=report["data_counts"],
-        activate=True,
+        activate=decision.activate,
     )
     report_progress(1.0, "done")
     return TrainingResult(version_id, directory, report)

@@ -16,9 +16,10 @@ class ModelVersionNotFound(LookupError):
 
 
 def training_crops(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    """id, label, both files and face size of every crop labelled target or not_target."""
+    """id, label, both files, face size and shot (video and frame) of every crop labelled
+    target or not_target."""
     return conn.execute(
-        "SELECT id, label, image_file, face_file, face_size FROM crops"
+        "SELECT id, label, image_file, face_file, face_size, video_id, frame_index FROM crops"
         " WHERE label IN ('target', 'not_target') ORDER BY id"
     ).fetchall()
 

@@ -30,6 +30,9 @@ from webapp.vision import cv2
 
 # Magic bytes of the accepted formats (the upload's name and declared type are not trusted).
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
+# Image files in folders (import-folders, evaluate) may be more: Pillow names them, with
+# the same limits. PPM covers the ORL database's PGM files.
+FILE_FORMATS = {**FORMATS, "BMP": "BMP", "PPM": "PGM/PPM", "TIFF": "TIFF", "GIF": "GIF"}
 
 # What Pillow raises on damaged or hostile data: truncated or inconsistent files (OSError,
 # including UnidentifiedImageError), broken chunks and headers (SyntaxError, ValueError,
@@ -151,11 +154,16 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def decode_upload(
-    data: bytes, limits: ImageLimits | None = None, *, max_width: int | None = None
+    data: bytes,
+    limits: ImageLimits | None = None,
+    *,
+    max_width: int | None = None,
+    formats: dict[str, str] = FORMATS,
 ) -> DecodedImage:
     """Decode an uploaded photo to an upright BGR array, at most ``max_width`` pixels wide
     (upright) when given. Animated images give their first frame; transparency shows
-    white, as on the page the visitor chose the photo from.
+    white, as on the page the visitor chose the photo from. ``formats``: the accepted ones
+    (uploads: JPEG, PNG, WebP; files in folders: :data:`FILE_FORMATS`).
 
     :raise ImageError: empty, too many bytes or pixels, not JPEG/PNG/WebP, corrupt, or too
         narrow to hold a face; the message says which, in words for the visitor.
@@ -168,10 +176,11 @@ def decode_upload(
             f"The photo is {size_in_words(len(data))}; the limit is"
             f" {limit_in_words(limits.max_bytes)}."
         )
-    kind = sniff_format(data)
+    kind = sniff_format(data) or _other_format(data, formats)
     if kind is None:
-        raise UnsupportedImage("Only JPEG, PNG and WebP photos are accepted.")
-    name = FORMATS[kind]
+        *first, last = formats.values()
+        raise UnsupportedImage(f"Only {', '.join(first)} and {last} photos are accepted.")
+    name = formats[kind]
     try:
         with warnings.catch_warnings():
             # Pillow's own guard fires at open() for pictures far beyond ours (89 MP and up).
@@ -208,6 +217,18 @@ def decode_upload(
     return DecodedImage(bgr=bgr, format=name, width=upright[0], height=upright[1])
 
 
+def _other_format(data: bytes, formats: dict[str, str]) -> str | None:
+    """The format Pillow recognises among ``formats`` other than the sniffed ones."""
+    others = [kind for kind in formats if kind not in FORMATS]
+    if not others:
+        return None
+    try:
+        with Image.open(io.BytesIO(data), formats=others) as image:
+            return image.format
+    except (*DECODE_ERRORS, Image.DecompressionBombError):
+        return None
+
+
 def _check_pixels(width: int, height: int, kind: str, limits: ImageLimits) -> None:
     """Refuse a picture by the size its header claims, before decoding anything."""
     if width < 1 or height < 1:
@@ -220,8 +241,9 @@ def _check_pixels(width: int, height: int, kind: str, limits: ImageLimits) -> No
         )
     if kind != "JPEG" and pixels > limits.max_full_decode_pixels:
         raise ImageTooLarge(
-            f"The {FORMATS[kind]} photo is {width}x{height} pixels"
-            f" ({_megapixels(pixels, limit=False)} megapixels); PNG and WebP photos are"
+            f"The {FILE_FORMATS[kind]} photo is {width}x{height} pixels"
+            f" ({_megapixels(pixels, limit=False)} megapixels);"
+            f" {'PNG and WebP' if kind in FORMATS else FILE_FORMATS[kind]} photos are"
             f" limited to {_megapixels(limits.max_full_decode_pixels, limit=True)} megapixels."
             " Send it as a JPEG, or smaller."
         )

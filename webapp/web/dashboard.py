@@ -18,8 +18,9 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField
+from wtforms import MultipleFileField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
 
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES
@@ -30,6 +31,7 @@ from webapp.learn.features import (
     extractor_problems,
 )
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
+from webapp.operations.folders import add_photos
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store
 from webapp.store.crop_scores import score_coverage
@@ -72,6 +74,13 @@ class RetrainForm(FlaskForm):
             self.extractor.data = default_extractor(get_settings().extractor, self.problems)
 
 
+class TargetPhotosForm(FlaskForm):
+    photos = MultipleFileField(
+        "Photos of the target from elsewhere", [DataRequired("Choose one or more photos.")]
+    )
+    submit = SubmitField("Add as target crops")
+
+
 class DescribeForm(FlaskForm):
     submit = SubmitField("Describe the crops")
 
@@ -90,17 +99,29 @@ def dashboard():
         counts=dashboard_counts(db),
         videos=list_videos(db),
         active=model_store.get_active_model_version(db),
+        kept=_kept_version(db),
         retrain_form=RetrainForm(),
         score_form=ScoreForm(),
         coverage=score_coverage(db),
         embeddings_problem=embeddings.model_problem(),
         descriptors=descriptor_coverage(db, embeddings.DESCRIPTOR_MODEL),
         describe_form=DescribeForm(),
+        target_photos_form=TargetPhotosForm(),
         jobs=[job_json(job) for job in recent],
         running=[job_json(job) for job in recent if job["status"] in job_store.UNFINISHED],
         kind_names=KIND_NAMES,
         target_name=target_name(),
     )
+
+
+def _kept_version(db: Any) -> dict[str, Any] | None:
+    """The newest version when training kept it inactive (it did not beat the active one):
+    the dashboard shows the two side by side, one click from activating it."""
+    versions = model_store.list_model_versions(db)
+    newest = versions[0] if versions else None
+    if newest is None or newest["is_active"] or "activation" not in newest["metrics"]:
+        return None
+    return newest
 
 
 @bp.post("/retrain")
@@ -119,6 +140,38 @@ def retrain():
         return redirect(url_for("training.dashboard"))
     params = {"preset": form.preset.data, "extractor": form.extractor.data}
     return launch_job("train", params)
+
+
+@bp.post("/target-photos")
+def add_target_photos():
+    """Add photos of the target from elsewhere (not the movie): each one's largest face is
+    stored as a crop labelled target, as ``import-folders`` would.
+
+    :raise 400: no photo chosen, or the form's token is missing.
+    """
+    form = TargetPhotosForm()
+    if not form.validate_on_submit():
+        problems = "; ".join(", ".join(errors) for errors in form.errors.values())
+        abort(400, description=f"No photo was added: {problems}")
+    settings = get_settings()
+    limit = settings.max_photo_bytes
+    photos = [(upload.filename or "photo", upload.read(limit + 1)) for upload in form.photos.data]
+    too_big = [name for name, data in photos if len(data) > limit]
+    summary = add_photos(
+        get_db(),
+        settings.crops_dir,
+        [(name, data) for name, data in photos if len(data) <= limit],
+        label="target",
+        size=settings.face_size,
+        margin=settings.crop_margin,
+    )
+    added = summary.imported["target"]
+    flash(f"{added} photo{'s' if added != 1 else ''} of the target added as target crops.")
+    for name in too_big:
+        flash(f"{name}: not added, larger than {limit / 2**20:.0f} MiB.")
+    for skipped in summary.skipped:
+        flash(f"{skipped['file']}: not added, {skipped['reason']}.")
+    return redirect(url_for("training.dashboard"))
 
 
 @bp.post("/describe")

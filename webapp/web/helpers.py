@@ -153,6 +153,8 @@ def job_json(job: dict[str, Any]) -> dict[str, Any]:
     if job["status"] == "done" and job["kind"] == "train":
         data["result"] = {
             "version_id": result.get("version_id"),
+            "activated": result.get("activated", True),
+            "activation_reason": result.get("activation_reason"),
             "accuracy": result.get("accuracy"),
             "roc_auc": result.get("roc_auc"),
             "version_url": url_for("versions.report", version_id=result.get("version_id", 0)),

@@ -43,3 +43,6 @@ class Extractor:
     # The RBF kernel's gamma for features with a metric of their own; None: searched, as
     # multiples of 1/width (right for whitened PCA components of unit variance).
     kernel_gamma: float | None = None
+    # Fewest labelled crops of each class it trains from: a PCA needs many faces, a face
+    # descriptor recognises a person from one photo.
+    min_per_class: int = 8

@@ -256,4 +256,5 @@ EXTRACTOR = Extractor(
     problem=model_problem,
     cached_as=DESCRIPTOR_MODEL,
     kernel_gamma=KERNEL_GAMMA,
+    min_per_class=1,
 )
