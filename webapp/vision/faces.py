@@ -83,6 +83,11 @@ class FaceDetector:
         self._local = threading.local()
         self._cascade()  # fail now, in the caller's thread, if the file is missing
 
+    def cascade(self) -> cv2.CascadeClassifier:
+        """This thread's copy of the cascade, for callers that run it their own way (on a
+        small region, at other settings)."""
+        return self._cascade()
+
     def _cascade(self) -> cv2.CascadeClassifier:
         cascade = getattr(self._local, "cascade", None)
         if cascade is None:

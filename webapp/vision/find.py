@@ -1,0 +1,107 @@
+"""Finding the faces to show: the cascade's boxes, verified, and a second look when there
+are none.
+
+    found = find_faces(bgr, detector, verifier, SecondPass())
+    found.boxes              # what the user sees, largest first (may be empty)
+    found.verified           # False: dlib is missing, the boxes are the cascade's unchecked
+    found.second_pass_used   # the first pass had nothing, the second ran
+
+First pass: the caller's ``FaceDetector``; every box is checked by the verifier (dlib's
+HOG, see ``webapp.vision.verify``) and the ones it rejects are dropped.
+
+Second pass, only when the first keeps nothing and only with a working verifier (an
+unchecked, more sensitive cascade mostly adds false faces):
+1. HOG on the whole picture, at a lower score than its default, proposes faces the
+   cascade cannot see (turned, tilted, in shadow); each must be confirmed by a lenient
+   cascade on its region, upright or tilted, since HOG alone takes round badges for faces;
+2. if HOG has nothing, the cascade again on the picture at its full decoded width (smaller
+   faces) with a lower vote, each box verified as in the first pass.
+The first of the two that finds anything answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from webapp.vision.faces import Box, DetectorSettings, FaceDetector
+from webapp.vision.verify import ConfirmSettings, FaceVerifier, largest_first
+
+
+@dataclass(frozen=True)
+class SecondPass:
+    """The more sensitive search, run when the first pass keeps no face.
+
+    ``hog_width``: HOG runs on the picture scaled to at most this width (None: skipped); it
+    finds faces from 80 px up at that width without upsampling.
+    ``hog_threshold``: the score from which HOG proposes a face (its default is 0).
+    ``confirm``: how the cascade confirms HOG's proposals.
+    ``haar``: the cascade's finer pass (None: skipped); its boxes are verified.
+    """
+
+    hog_width: int | None = 400
+    hog_upsample: int = 0
+    hog_threshold: float = -0.5
+    confirm: ConfirmSettings = field(default_factory=ConfirmSettings)
+    haar: DetectorSettings | None = DetectorSettings(
+        detect_width=640, scale_factor=1.1, min_neighbors=3
+    )
+
+
+@dataclass(frozen=True)
+class FacesFound:
+    """The faces to show for one picture, largest first.
+
+    ``verified``: the boxes were checked by the verifier (False when dlib is missing or no
+    verifier was given: they are the cascade's, unchecked).
+    ``second_pass_used``: the first pass kept nothing and the second pass ran, whether or
+    not it found a face.
+    ``dropped``: candidate boxes that were rejected (for logs and benchmarks).
+    """
+
+    boxes: list[Box]
+    verified: bool
+    second_pass_used: bool
+    dropped: list[Box] = field(default_factory=list)
+
+
+def find_faces(
+    image: np.ndarray,
+    detector: FaceDetector,
+    verifier: FaceVerifier | None,
+    second_pass: SecondPass | None = None,
+) -> FacesFound:
+    """The faces in a BGR (or greyscale) picture, in its pixels, largest first."""
+    boxes = detector.detect(image)
+    if verifier is None or not verifier.available:
+        return FacesFound(boxes, verified=False, second_pass_used=False)
+    checked = verifier.check(image, boxes)
+    if checked.kept or second_pass is None:
+        return FacesFound(checked.kept, True, False, checked.dropped)
+    dropped = list(checked.dropped)
+    if second_pass.hog_width:
+        proposed = verifier.hog_candidates(
+            image,
+            width=second_pass.hog_width,
+            upsample=second_pass.hog_upsample,
+            threshold=second_pass.hog_threshold,
+        )
+        kept = []
+        for box in proposed:
+            confirmed = verifier.cascade_confirms(image, box, detector, second_pass.confirm)
+            (kept if confirmed else dropped).append(box)
+        if kept:
+            return FacesFound(kept, True, True, dropped)
+    if second_pass.haar is not None:
+        again = verifier.check(image, _detector_for(second_pass.haar).detect(image))
+        dropped += again.dropped
+        return FacesFound(sorted(again.kept, key=largest_first), True, True, dropped)
+    return FacesFound([], True, True, dropped)
+
+
+@lru_cache(maxsize=8)
+def _detector_for(settings: DetectorSettings) -> FaceDetector:
+    """One detector per settings for the whole process (each loads its cascade per thread)."""
+    return FaceDetector(settings)
