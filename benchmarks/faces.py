@@ -45,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp.scoring import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import Box, FaceDetector  # noqa: E402
 from webapp.vision.find import FacesFound, SecondPass, find_faces  # noqa: E402
@@ -315,7 +315,7 @@ def no_face_pictures(photos: list[TruePhoto]) -> list[tuple[str, np.ndarray]]:
     for name in NO_FACE_SAMPLES if samples else []:
         try:
             picture = getattr(samples, name)()
-        except Exception:  # noqa: BLE001 - a sample that needs a download: skip it
+        except Exception:
             continue
         if picture.dtype != np.uint8:
             picture = (255 * picture.astype(float) / max(1, picture.max())).astype(np.uint8)

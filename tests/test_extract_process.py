@@ -62,6 +62,12 @@ def assert_consistent(instance: Path) -> None:
 ARGS = ["--every", "0", "--cap", "400", "--seed", "3"]
 
 
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
 def test_a_stopped_run_is_consistent_and_the_same_command_completes_it(
     tmp_path, long_face_video, stop
@@ -76,6 +82,9 @@ def test_a_stopped_run_is_consistent_and_the_same_command_completes_it(
         assert "Interrupted" in err and "--seed 3" in err
     partial = len(stored_rows(instance))
     assert_consistent(instance)
+    # What a kill at the wrong moment leaves: a half-written file of the dead process.
+    dead = _dead_pid()
+    (instance / "crops" / "video-1" / f".f0000001-0-0-1-1.png.{dead}.tmp").write_bytes(b"")
     assert 0 < partial < 400, "the run was not stopped half-way"
 
     again = run_flask(instance, "extract", str(long_face_video), *ARGS, "--json")
@@ -87,5 +96,9 @@ def test_a_stopped_run_is_consistent_and_the_same_command_completes_it(
     assert len(stored_rows(instance)) == 400
     assert_consistent(instance)
     conn = sqlite3.connect(instance / "lookalike.sqlite3")
-    statuses = [r[0] for r in conn.execute("SELECT status FROM extractions ORDER BY id")]
-    assert statuses == ["interrupted", "done"]
+    runs = conn.execute("SELECT status, crops_added FROM extractions ORDER BY id").fetchall()
+    assert [status for status, _ in runs] == ["interrupted", "done"]
+    # The stopped run says how many crops it stored, however it was stopped.
+    assert runs[0][1] == partial and runs[1][1] == 400 - partial
+    assert list((instance / "crops").rglob(".*.tmp")) == []  # a killed writer's leftovers
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -316,3 +316,14 @@ def test_healthz_is_503_when_the_store_cannot_be_reached(tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["store"].startswith("unreachable")
+
+
+def test_things_the_cascade_takes_for_faces_are_not_scored(public):
+    """The cascade alone finds several 'faces' in scikit-image's coins (tests of the vision
+    core show it); none is a face, so the visitor is told so instead of getting percents."""
+    from skimage import data
+
+    coins_rgb = np.repeat(data.coins()[:, :, None], 3, axis=2)
+    response = post_photo(public, jpeg(coins_rgb))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"].startswith("No face was found in the photo.")

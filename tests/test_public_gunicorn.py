@@ -80,3 +80,27 @@ def test_gunicorn_scores_over_http_and_switches_model_without_restart(server, as
         time.sleep(0.1)
     assert seen[-8:] == [older["directory"]] * 8, seen
     assert time.monotonic() - switched_at < 10
+
+
+@pytest.mark.timeout(120)
+def test_slow_clients_do_not_stop_the_health_check(tmp_path):
+    """Three clients dribbling their photos as slowly as they like: /healthz (and so any
+    other visitor) is still answered at once."""
+    import socket
+
+    with gunicorn(tmp_path / "instance") as base:
+        port = int(base.rsplit(":", 1)[1])
+        slow = []
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(
+                b"POST /api/score HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                b"Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n"
+            )
+            slow.append(sock)
+        time.sleep(0.5)
+        # With sync workers this waited for the slow bodies (the workers' 60 s timeout).
+        with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+            assert response.status == 200
+        for sock in slow:
+            sock.close()

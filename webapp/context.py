@@ -47,7 +47,10 @@ def close_db(_exc: BaseException | None = None) -> None:
 def init_app(app: Flask) -> None:
     state = app.extensions["lookalike.store"] = {"migrated": False}
     try:
-        open_store(app.config["DATABASE"]).close()
+        # Kept open for the process's life, never queried: SQLite deletes its WAL and
+        # shared-memory files when the last connection closes, and could not create them
+        # again on a full disk; while they stay, requests can still read (and score).
+        state["keeper"] = open_store(app.config["DATABASE"])
         state["migrated"] = True
     except sqlite3.Error as error:  # requests answer 503 until it can be opened
         log.error("the store %s cannot be opened: %s", app.config["DATABASE"], error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import sys
 
 import click
@@ -100,6 +101,11 @@ def extract_command(
         )
     except (VideoError, ValueError) as error:
         raise click.ClickException(str(error)) from None
+    except (sqlite3.Error, OSError) as error:  # a full disk, a read-only folder
+        raise click.ClickException(
+            f"the crops could not be stored ({error}): free some disk space or fix the"
+            f" folder's permissions, then run the same command (with --seed {seed}) to finish"
+        ) from None
     except KeyboardInterrupt:
         click.echo(
             "\nInterrupted: the crops found so far are stored; run the same command"

@@ -121,8 +121,23 @@ def version_path(models_dir: str | Path, directory: str) -> Path:
 
 
 def read_metadata(models_dir: str | Path, directory: str) -> dict[str, Any]:
-    path = version_path(models_dir, directory)
-    return json.loads((path / METADATA_FILE).read_text())
+    """A version's ``version.json``.
+
+    :raise VersionError: missing, outside the models folder, unreadable or not JSON.
+    """
+    return _metadata(version_path(models_dir, directory))
+
+
+def _metadata(folder: Path) -> dict[str, Any]:
+    try:
+        metadata = json.loads((folder / METADATA_FILE).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise VersionError(
+            f"model version {folder.name} has an unreadable {METADATA_FILE}: {error}"
+        ) from None
+    if not isinstance(metadata, dict) or "extractor" not in metadata:
+        raise VersionError(f"model version {folder.name} has a damaged {METADATA_FILE}: retrain")
+    return metadata
 
 
 def check_compatible(metadata: dict[str, Any]) -> None:
@@ -166,7 +181,7 @@ def _alias_moved_modules() -> None:
 @lru_cache(maxsize=4)
 def _load(path: str, _mtime_ns: int, _size: int) -> ModelVersion:
     folder = Path(path)
-    metadata = json.loads((folder / METADATA_FILE).read_text())
+    metadata = _metadata(folder)
     check_compatible(metadata)
     _alias_moved_modules()
     try:

@@ -15,6 +15,7 @@ import numpy as np
 
 from webapp.learn.features import FaceInImage
 from webapp.learn.model import TARGET
+from webapp.store.db import process_alive
 from webapp.vision import cv2
 
 
@@ -27,6 +28,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_abandoned_files(folder: Path) -> int:
+    """Delete the temporary files a killed writer left in ``folder`` (their names carry the
+    writer's process id; a living writer's are kept). Returns how many were removed."""
+    removed = 0
+    for path in folder.glob(".*.tmp"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def labels_of(rows: list[Any]) -> list[int]:

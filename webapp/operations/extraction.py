@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from webapp.operations.crop_files import write_atomic
+from webapp.operations.crop_files import remove_abandoned_files, write_atomic
 from webapp.settings import Settings
 from webapp.store import videos as video_store
 from webapp.vision.extract import FrameFaces, scan_video
 from webapp.vision.faces import DetectorSettings, FaceCrop, FaceDetector
+from webapp.vision.find import FaceFinder, shared_verifier
 from webapp.vision.video import ReadStats, Sampling, VideoError, VideoInfo, probe
 
 MIN_FACE_SIZE = 16
@@ -110,6 +111,7 @@ def extract_faces(
     known = video_store.stored_face_boxes(conn, video_id)
     folder = Path(crops_dir) / f"video-{video_id}"
     folder.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_files(folder)
     stats = ReadStats()
     summary = ExtractionSummary(
         video_id, extraction_id, info.path.name, info.frame_count, 0, 0, 0, 0, 0.0, sampling.seed
@@ -133,7 +135,9 @@ def extract_faces(
         )
 
     try:
-        for frame in scan_video(info, sampling, detector, size=size, margin=margin, stats=stats):
+        # Every box verified (no second pass: most frames of a movie hold no face).
+        finder = FaceFinder(detector, shared_verifier())
+        for frame in scan_video(info, sampling, finder, size=size, margin=margin, stats=stats):
             summary.faces_found += len(frame.crops)
             new = [
                 c for c in frame.crops if (frame.frame_index, *c.face_box.as_tuple()) not in known

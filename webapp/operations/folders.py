@@ -23,6 +23,7 @@ import numpy as np
 from webapp.operations.crop_files import write_atomic
 from webapp.store import imports as import_store
 from webapp.vision.faces import Box, FaceCrop, FaceDetector, crop_faces
+from webapp.vision.find import FaceFinder, SecondPass, shared_verifier
 from webapp.vision.images import (
     FILE_FORMATS,
     CorruptImage,
@@ -102,7 +103,8 @@ def face_of_image(
     if detector is None:
         height, width = image.shape[:2]
         return crop_faces(image, [Box(0, 0, width, height)], size=size, margin=0.0)[0]
-    boxes = detector.detect(image)
+    # A photo, like a visitor's: every box verified, a second pass before "no face".
+    boxes = FaceFinder(detector, shared_verifier(), SecondPass()).find(image)
     if not boxes:
         return None
     return crop_faces(image, boxes[:1], size=size, margin=margin)[0]

@@ -23,6 +23,7 @@ from webapp.learn.versions import ModelVersion, VersionError, load_version
 from webapp.store import models as model_store
 from webapp.vision import cv2
 from webapp.vision.faces import DetectorSettings, FaceDetector, encode_png
+from webapp.vision.find import FaceFinder, SecondPass, shared_verifier
 from webapp.vision.images import FORMATS, DecodedImage, ImageLimits, decode_upload
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ SELFIE_WIDTH = 640
 SELFIE_DETECTOR = DetectorSettings(detect_width=400, scale_factor=1.1, min_neighbors=5)
 
 
-def selfie_detector() -> FaceDetector:
-    """The detector for visitors' photos (one per process: it holds a cascade per thread)."""
-    return FaceDetector(SELFIE_DETECTOR)
+def selfie_finder() -> FaceFinder:
+    """How visitors' photos are searched (one per process: it holds a cascade per thread):
+    every box verified, and a second, more sensitive pass before answering "no face"."""
+    return FaceFinder(FaceDetector(SELFIE_DETECTOR), shared_verifier(), SecondPass())
 
 
 class NoFaceFound(Exception):
@@ -75,7 +77,7 @@ def score_photo(
     version: ModelVersion,
     data: bytes,
     limits: ImageLimits,
-    detector: FaceDetector,
+    finder: FaceFinder,
     formats: dict[str, str] = FORMATS,
 ) -> PhotoScore:
     """Decode an uploaded photo (of one of ``formats``) and score every face in it.
@@ -84,7 +86,7 @@ def score_photo(
     :raise NoFaceFound: no face in it.
     """
     image = decode_upload(data, limits, max_width=SELFIE_WIDTH, formats=formats)
-    boxes = detector.detect(image.bgr)
+    boxes = finder.find(image.bgr)
     if not boxes:
         raise NoFaceFound("No face was found in the photo.")
     faces = score_faces(version, image.bgr, boxes)
@@ -148,8 +150,8 @@ class ActiveModel:
         directory = row["directory"] if row else None
         self._checked_at = time.monotonic()
         self.version_id = row["id"] if row else None
-        if directory == self._directory:
-            return
+        if directory == self._directory and self.problem is None:
+            return  # loaded already (a version that failed is tried again: files come back)
         self._directory, self._version, self.problem = directory, None, None
         if directory is None:
             return

@@ -76,10 +76,13 @@ def start_extraction(conn: sqlite3.Connection, video_id: int, params: dict[str, 
 def _close_abandoned_extractions(conn: sqlite3.Connection) -> None:
     for row in conn.execute("SELECT id, pid FROM extractions WHERE status = 'running'").fetchall():
         if not process_alive(row["pid"]):
+            # A killed run never wrote its counts: the crops that point to it say them.
             conn.execute(
                 "UPDATE extractions SET status = 'interrupted', finished_at = ?,"
-                " error = 'the process running it ended' WHERE id = ?",
-                (now(), row["id"]),
+                " error = 'the process running it ended',"
+                " crops_added = (SELECT COUNT(*) FROM crops WHERE extraction_id = ?)"
+                " WHERE id = ?",
+                (now(), row["id"], row["id"]),
             )
 
 

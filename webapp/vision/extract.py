@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from webapp.vision.faces import FaceCrop, FaceDetector, crop_faces
+from webapp.vision.faces import FaceCrop, crop_faces
+from webapp.vision.find import FaceFinder
 from webapp.vision.video import ReadStats, Sampling, VideoInfo, read_kept_frames
 
 # One detection thread: the cascade already spreads each call over the cores, and two
@@ -33,7 +34,7 @@ class FrameFaces:
 def scan_video(
     info: VideoInfo,
     sampling: Sampling,
-    detector: FaceDetector,
+    finder: FaceFinder,
     *,
     size: int,
     margin: float,
@@ -45,7 +46,7 @@ def scan_video(
     pending: deque[tuple[int, Future[list[FaceCrop]]]] = deque()
     try:
         for index, frame in read_kept_frames(info, sampling, stats):
-            pending.append((index, pool.submit(_faces_in, detector, frame, size, margin)))
+            pending.append((index, pool.submit(_faces_in, finder, frame, size, margin)))
             while pending and (len(pending) >= MAX_FRAMES_IN_FLIGHT or pending[0][1].done()):
                 yield _result(info, *pending.popleft())
         while pending:
@@ -54,10 +55,8 @@ def scan_video(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _faces_in(
-    detector: FaceDetector, frame: np.ndarray, size: int, margin: float
-) -> list[FaceCrop]:
-    return crop_faces(frame, detector.detect(frame), size=size, margin=margin)
+def _faces_in(finder: FaceFinder, frame: np.ndarray, size: int, margin: float) -> list[FaceCrop]:
+    return crop_faces(frame, finder.find(frame), size=size, margin=margin)
 
 
 def _result(info: VideoInfo, index: int, future: Future[list[FaceCrop]]) -> FrameFaces:

@@ -105,3 +105,24 @@ def find_faces(
 def _detector_for(settings: DetectorSettings) -> FaceDetector:
     """One detector per settings for the whole process (each loads its cascade per thread)."""
     return FaceDetector(settings)
+
+
+@lru_cache(maxsize=1)
+def shared_verifier() -> FaceVerifier:
+    """One verifier for the whole process: it is safe to share between threads, and
+    building it loads dlib's detector."""
+    return FaceVerifier()
+
+
+@dataclass(frozen=True)
+class FaceFinder:
+    """How one kind of picture is searched: a cascade, its boxes verified (when dlib is
+    installed) and, for photos, a second pass before "no face"."""
+
+    detector: FaceDetector
+    verifier: FaceVerifier | None = None
+    second_pass: SecondPass | None = None
+
+    def find(self, image: np.ndarray) -> list[Box]:
+        """The faces in a BGR (or greyscale) picture, in its pixels, largest first."""
+        return find_faces(image, self.detector, self.verifier, self.second_pass).boxes

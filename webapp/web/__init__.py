@@ -3,10 +3,29 @@ error pages and template filters (:mod:`webapp.web.errors`)."""
 
 from __future__ import annotations
 
-from flask import Flask
+import io
+from typing import IO
+
+from flask import Flask, Request
+
+
+class InMemoryRequest(Request):
+    """Uploaded files are kept in memory, never spooled to a temporary file: a visitor's
+    photo never touches the disk. MAX_CONTENT_LENGTH bounds the memory; the admin's video
+    upload streams into the videos folder with a parser of its own."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
 
 
 def init_app(app: Flask) -> None:
+    app.request_class = InMemoryRequest
     from webapp.web import (
         admin,
         auth,

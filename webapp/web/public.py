@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import sqlite3
 from typing import Any
 
@@ -33,17 +34,18 @@ from webapp.operations.selfies import (
     face_png,
     photo_with_boxes_jpeg,
     score_photo,
-    selfie_detector,
+    selfie_finder,
 )
 from webapp.store.db import ping
 from webapp.store.rate_limits import hit
 from webapp.store.target_picture import target_picture
-from webapp.vision.faces import FaceDetector
+from webapp.vision.find import FaceFinder
 from webapp.vision.images import ImageError, ImageLimits
 from webapp.web.auth import csrf
 from webapp.web.helpers import active_model, home_page, report_examples, target_name
 
 bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
 
 NO_FACE_TIPS = (
     "Use a photo where your face is well lit, facing the camera, not too small and not"
@@ -60,8 +62,8 @@ class ScoringRefused(Exception):
         self.retry_after = retry_after
 
 
-def _detector() -> FaceDetector:
-    return current_app.extensions["lookalike.selfie_detector"]
+def _finder() -> FaceFinder:
+    return current_app.extensions["lookalike.selfie_finder"]
 
 
 def _client_key() -> str:
@@ -75,7 +77,12 @@ def _check_rate_limit(db: sqlite3.Connection) -> None:
     limit = get_settings().score_rate_limit
     if not limit:
         return
-    decision = hit(db, _client_key(), limit=limit, window=get_settings().score_rate_window)
+    try:
+        decision = hit(db, _client_key(), limit=limit, window=get_settings().score_rate_window)
+    except sqlite3.OperationalError as error:  # a full disk or a read-only store
+        # Scoring needs no write: it goes on, unlimited, until the store can count again.
+        log.warning("the rate limit is off: the store cannot be written (%s)", error)
+        return
     if not decision.allowed:
         raise ScoringRefused(
             f"Too many photos from your address: wait {decision.retry_after} s and try again.",
@@ -91,6 +98,12 @@ def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
     """
     _check_rate_limit(db)
     version = active_model().current(db)
+    if version is None and active_model().problem:
+        raise ScoringRefused(
+            "Look-alike cannot score photos right now: its model cannot be loaded."
+            " Please come back later.",
+            503,
+        )
     if version is None:
         raise ScoringRefused(
             "Look-alike is not ready yet: no model has been trained. Please come back later.",
@@ -105,7 +118,7 @@ def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
     )
     data = upload.read(limits.max_bytes + 1)  # one byte more tells "too large"
     try:
-        return version, score_photo(version, data, limits, _detector())
+        return version, score_photo(version, data, limits, _finder())
     except ImageError as error:
         raise ScoringRefused(str(error), error.status) from None
     except NoFaceFound:
@@ -202,15 +215,16 @@ def healthz():
         return {"store": f"unreachable: {error}", "model": None}, 503
     version = active_model().current(db)
     body["model"] = version.directory if version else None
-    if active_model().problem:
+    if active_model().problem:  # a model is active but cannot be used: this host cannot score
         body["model_problem"] = active_model().problem
+        return body, 503
     return body, 200
 
 
 def init_app(app: Flask) -> None:
-    """This process's copy of the active model and its face detector."""
+    """This process's copy of the active model and its face finder."""
     settings = app.extensions["lookalike.settings"]
     app.extensions["lookalike.active_model"] = ActiveModel(
         settings.models_dir, settings.model_check_seconds
     )
-    app.extensions["lookalike.selfie_detector"] = selfie_detector()
+    app.extensions["lookalike.selfie_finder"] = selfie_finder()
