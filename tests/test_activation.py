@@ -187,11 +187,22 @@ def test_face_embeddings_train_from_one_target_crop():
     report = outcome.report
     assert report["validation"]["method"] == "leave-one-out"
     assert report["validation"]["not_scored"] == 1  # the only target crop
-    assert "could not be scored (the only target crop)" in report["validation"]["text"]
+    assert "1 crop could not be scored (a class with a single crop" in report["validation"]["text"]
+    assert "1 crop could not be validated at all." in report["warnings"]
     assert report["verdict"]["publish"] is False
     same_person = vectors[0] + np.float32(0.01)
     percents = outcome.pipeline.predict_proba([same_person, vectors[5]])[:, 1]
     assert percents[0] > 0.5 > percents[1]
+
+
+def test_one_crop_of_each_class_trains_and_says_nothing_was_validated():
+    vectors, labels = _descriptors(1, 1)
+    outcome = train(vectors, labels, extractor="face-embeddings", space=SMALL_SEARCH)
+    assert outcome.report["validation"]["held_out"] == 0
+    assert "2 crops could not be validated at all." in outcome.report["warnings"]
+    assert outcome.report["accuracy"] is None and outcome.report["verdict"]["publish"] is False
+    near = vectors[0] + np.float32(0.01)
+    assert outcome.pipeline.predict_proba([near])[0, 1] > 0.5
 
 
 def test_few_target_crops_are_validated_one_by_one():

@@ -295,12 +295,16 @@ def validate_by_folds(
     at, percents_at = np.array(scored, dtype=int)[order], np.array(percents)[order]
     missed = len(y) - len(at)
     name = CLASS_NAMES[small].replace("_", " ")
+    parts = len(folds) - counts[small]
     text = (
         f"too few crops to hold a quarter out: each {name} crop was scored by a model trained"
-        f" without it (leave-one-out), the others in {len(folds) - counts[small]} folds"
+        f" without it (leave-one-out), the others in {parts} fold{'s' if parts != 1 else ''}"
     )
     if missed:
-        text += f"; {missed} crop could not be scored (the only {name} crop)"
+        text += (
+            f"; {missed} crop{'s' if missed != 1 else ''} could not be scored (a class with"
+            " a single crop cannot be left out of its own training)"
+        )
     summary = {"method": "leave-one-out", "held_out": len(at), "not_scored": missed, "text": text}
     return at, percents_at, summary
 

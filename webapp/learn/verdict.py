@@ -68,8 +68,9 @@ def warnings(report: dict[str, Any]) -> list[str]:
             f"only {support} target crop{'s' if support != 1 else ''} could be validated"
             f" (fewer than {FEW_TARGET_CROPS}){spread}. Label more crops of the target."
         )
-    if report["validation"].get("not_scored"):
-        found.append(f"{report['validation']['not_scored']} crop could not be validated at all.")
+    missed = report["validation"].get("not_scored")
+    if missed:
+        found.append(f"{missed} crop{'s' if missed != 1 else ''} could not be validated at all.")
     return found
 
 

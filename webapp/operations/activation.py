@@ -67,6 +67,8 @@ class Decision:
 def figures(labels: list[int] | np.ndarray, percents: np.ndarray) -> Figures:
     """The target's F1 at 50% and the ROC AUC of ``percents`` against ``labels``."""
     y = np.asarray(labels, dtype=int)
+    if len(y) == 0:  # nothing could be validated (one crop of each class): nothing to tell
+        return Figures(0.0, None, 0)
     predicted = (np.asarray(percents) >= 50).astype(int)
     f1 = float(f1_score(y, predicted, pos_label=TARGET, zero_division=0))
     auc = float(roc_auc_score(y, percents)) if len(set(y.tolist())) == 2 else None
