@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 
 from webapp.context import get_db
 from webapp.store import users
+from webapp.web.auth import safe_next
 
 PASSWORD = "correct horse battery staple"
 
@@ -222,3 +224,75 @@ def test_target_name_setting(admin_client):
     too_long = admin_client.post("/admin/", data={"target_name": "x" * 101})
     assert too_long.status_code == 400
     assert b"Patrick Bateman" in admin_client.get("/").data
+
+
+# What a browser does to a Location header before following it (WHATWG URL parsing):
+# leading and trailing C0 controls and spaces go, tabs and newlines anywhere go, and a
+# backslash counts as a slash.
+def browser_destination(location: str, page: str = "https://lookalike.example/admin/login"):
+    cleaned = location.strip("".join(map(chr, range(0x21)))).translate(
+        {ord("\t"): None, ord("\n"): None, ord("\r"): None}
+    )
+    return urlsplit(urljoin(page, cleaned.replace("\\", "/")))
+
+
+OFF_SITE_NEXT = [
+    "//evil.example/x",
+    "///evil.example/x",
+    "/\\evil.example/x",
+    "\\\\evil.example/x",
+    "/\t/evil.example/x",
+    "/\n/evil.example/x",
+    "/\r\n/evil.example/x",
+    " //evil.example/x",
+    "\x00//evil.example/x",
+    "/\x0b/evil.example/x",
+    "https://evil.example/x",
+    "https:evil.example",
+    "HTTPS://evil.example",
+    "javascript:alert(1)",
+    "\tjavascript:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "evil.example",
+    "/\u3000/evil.example",
+    "/\uff0f/evil.example",
+    "//\u0435vil.example",
+    "/[::1",
+    "//[",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_NEXT)
+def test_login_never_redirects_off_site(labelling_app, target):
+    client = labelling_app.test_client()
+    response = client.post(
+        "/admin/login?" + urlencode({"next": target}), data={"name": "alice", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    destination = browser_destination(location)
+    assert (destination.scheme, destination.netloc) == ("https", "lookalike.example")
+    assert client.get("/admin/").status_code == 200  # logged in all the same
+
+
+def test_login_redirects_to_next_on_the_site(labelling_app):
+    client = labelling_app.test_client()
+    for target, expected in [
+        ("/admin/browse?label=target&page=2", "/admin/browse?label=target&page=2"),
+        ("/admin/crops/3", "/admin/crops/3"),
+        ("/admin/\u00e9t\u00e9", "/admin/%C3%A9t%C3%A9"),
+    ]:
+        client.post("/admin/logout")
+        response = client.post(
+            "/admin/login?" + urlencode({"next": target}),
+            data={"name": "alice", "password": PASSWORD},
+        )
+        assert response.headers["Location"] == expected
+
+
+@pytest.mark.parametrize("target", [None, 42, "/\ud800", "/" + "a" * 100_000, "/%"])
+def test_safe_next_never_raises(target):
+    result = safe_next(target)
+    assert result is None or (result.startswith("/") and result.isascii())

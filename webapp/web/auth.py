@@ -8,6 +8,7 @@ header).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Flask, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -63,11 +64,31 @@ def require_login(bp: Blueprint, *, except_endpoints: tuple[str, ...] = ()) -> N
         return None
 
 
+# What browsers drop from a URL before parsing it (WHATWG URL standard): C0 controls and
+# spaces at either end, tabs and newlines anywhere. "/\t/evil.example" is "//evil.example"
+# to a browser, so a target is judged the way the browser will read it.
+_URL_EDGES = "".join(map(chr, range(0x21)))
+_URL_DROPPED = {ord("\t"): None, ord("\n"): None, ord("\r"): None}
+# Characters a path and query keep as they are; anything else is percent-encoded, so the
+# Location header never carries a control character or a raw non-ASCII one.
+_URL_SAFE = "/?&=%#;:@+,$!~*'()[]-._"
+
+
 def safe_next(target: str | None) -> str | None:
-    """A redirect target from the query string, only if it stays on this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """A redirect target from the query string or a form, only if it is a path on this
+    site (``/...``, never ``//host`` or ``/\\host``); None otherwise. Never raises."""
+    if not isinstance(target, str):
+        return None
+    path = target.strip(_URL_EDGES).translate(_URL_DROPPED)
+    if not path.startswith("/") or path[1:2] == "/" or "\\" in path:
+        return None
+    try:
+        parts = urlsplit(path)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    return quote(path, safe=_URL_SAFE, errors="replace")
 
 
 def init_app(app: Flask) -> None:
