@@ -296,3 +296,37 @@ def test_login_redirects_to_next_on_the_site(labelling_app):
 def test_safe_next_never_raises(target):
     result = safe_next(target)
     assert result is None or (result.startswith("/") and result.isascii())
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_logging_out_ends_the_session_even_for_a_copied_cookie(labelling_app, log_in_as):
+    client = labelling_app.test_client()
+    assert log_in_as(client).status_code == 302
+    copied = session_cookie(client)
+    assert client.post("/admin/logout").status_code == 302
+    thief = labelling_app.test_client()
+    thief.set_cookie("session", copied)
+    replayed = thief.get("/admin/dashboard")
+    assert replayed.status_code == 302 and "/admin/login" in replayed.headers["Location"]
+    assert thief.get("/api/admin/progress").status_code == 401
+    # Logging in again works, with a new cookie.
+    assert log_in_as(client).status_code == 302
+    assert client.get("/admin/dashboard").status_code == 200
+
+
+def test_reset_password_ends_every_session_of_that_admin(labelling_app, log_in_as, monkeypatch):
+    alice, bob = labelling_app.test_client(), labelling_app.test_client()
+    assert log_in_as(alice).status_code == 302
+    assert log_in_as(bob, "bob").status_code == 302
+    monkeypatch.setenv("LOOKALIKE_ADMIN_PASSWORD", PASSWORD + "!")
+    result = labelling_app.test_cli_runner().invoke(
+        args=["create-admin", "alice", "--reset-password"]
+    )
+    assert result.exit_code == 0, result.output
+    assert alice.get("/admin/").status_code == 302
+    assert bob.get("/admin/").status_code == 200  # only alice's sessions end
+    assert log_in_as(alice, "alice", PASSWORD + "!").status_code == 302
+    assert alice.get("/admin/").status_code == 200

@@ -32,7 +32,9 @@ def _new_password() -> str:
 @click.command("create-admin")
 @click.argument("name")
 @click.option(
-    "--reset-password", is_flag=True, help="Give an existing admin a new password (and unlock)."
+    "--reset-password",
+    is_flag=True,
+    help="Give an existing admin a new password (unlocks, ends their sessions).",
 )
 @with_appcontext
 def create_admin_command(name: str, reset_password: bool) -> None:
@@ -51,7 +53,7 @@ def create_admin_command(name: str, reset_password: bool) -> None:
     password_hash = hash_password(_new_password())
     if reset_password:
         users.set_password_hash(db, name, password_hash)
-        click.echo(f"New password set for admin {name}.")
+        click.echo(f"New password set for admin {name}; their sessions are ended.")
     else:
         users.create_user(db, name, password_hash)
         click.echo(f"Admin {name} created: log in at /admin/login.")

@@ -39,6 +39,8 @@ class LoginRefused(Exception):
 class Admin:
     id: int
     name: str
+    # The admin's sessions are valid while they carry this number (see end_sessions).
+    session_generation: int = 0
 
 
 def hash_password(password: str) -> str:
@@ -82,4 +84,4 @@ def authenticate(
                 raise LoginRefused(_lock_message(until), locked=True)
         raise LoginRefused("Wrong name or password.")
     users.record_login(conn, user["id"])
-    return Admin(user["id"], user["name"])
+    return Admin(user["id"], user["name"], user["session_generation"])

@@ -1,4 +1,4 @@
-"""Admin accounts: names, password hashes (never passwords) and failed-login counts."""
+"""Admin accounts: names, password hashes (never passwords), session generations."""
 
 from __future__ import annotations
 
@@ -29,14 +29,24 @@ def create_user(conn: sqlite3.Connection, name: str, password_hash: str) -> int:
 
 
 def set_password_hash(conn: sqlite3.Connection, name: str, password_hash: str) -> bool:
-    """Replace an admin's password hash and lift any lock; False if there is no such admin."""
+    """Replace an admin's password hash, lift any lock and end every session of theirs
+    (whoever knew the old password may hold one); False if there is no such admin."""
     with transaction(conn):
         cursor = conn.execute(
-            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL"
-            " WHERE name = ?",
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL,"
+            " session_generation = session_generation + 1 WHERE name = ?",
             (password_hash, name),
         )
     return cursor.rowcount == 1
+
+
+def end_sessions(conn: sqlite3.Connection, user_id: int) -> None:
+    """End every session of this admin: the ones opened so far no longer match."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?",
+            (user_id,),
+        )
 
 
 def get_user(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:

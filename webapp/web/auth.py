@@ -24,9 +24,15 @@ def log_in(admin: Admin) -> None:
     """Start a fresh session for the admin (a new session, so none can be planted)."""
     session.clear()
     session["user_id"] = admin.id
+    session["generation"] = admin.session_generation
 
 
 def log_out() -> None:
+    """End the session, and every other of this admin: the cookie is only signed, so a
+    copy of it would otherwise stay valid; the store's generation makes it stale."""
+    admin = current_admin()
+    if admin is not None:
+        users.end_sessions(get_db(), admin.id)
     session.clear()
 
 
@@ -39,10 +45,13 @@ def _load_admin() -> None:
     if request.endpoint == "static":
         return  # no store connection just to serve a stylesheet
     user_id = session.get("user_id")
-    if isinstance(user_id, int):
-        user = users.get_user(get_db(), user_id)
-        if user is not None:
-            g.admin = Admin(user["id"], user["name"])
+    if not isinstance(user_id, int):
+        return
+    user = users.get_user(get_db(), user_id)
+    if user is None or session.get("generation") != user["session_generation"]:
+        session.clear()  # logged out elsewhere, password reset, or admin removed
+        return
+    g.admin = Admin(user["id"], user["name"], user["session_generation"])
 
 
 def _refusal() -> Any:
