@@ -6,10 +6,11 @@ import json
 import os
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from webapp.context import get_db, get_settings
-from webapp.operations.admins import check_new_password, hash_password
+from webapp.operations.admins import check_new_password, hash_password, unlock
 from webapp.operations.folders import DatasetError, export_folders, import_folders
 from webapp.store import users
 from webapp.vision.faces import FaceError
@@ -53,6 +54,7 @@ def create_admin_command(name: str, reset_password: bool) -> None:
     password_hash = hash_password(_new_password())
     if reset_password:
         users.set_password_hash(db, name, password_hash)
+        unlock(db, name, secret=current_app.config["SECRET_KEY"])
         click.echo(f"New password set for admin {name}; their sessions are ended.")
     else:
         users.create_user(db, name, password_hash)
