@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         dashboard,
         errors,
         extract,
+        headers,
         helpers,
         labelling,
         models,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = helpers.StoreIntConverter
     auth.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     public.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
