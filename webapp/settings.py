@@ -78,7 +78,8 @@ class Settings:
     # Wrong passwords for one name from one client address before that pair is locked.
     login_max_failures: int = 5
     login_lock_seconds: int = 300
-    # Failed logins from one client address, whatever the names, before it must wait.
+    # Failed logins from one client address, whatever the names, before it must wait;
+    # 0 turns it off.
     login_address_limit: int = 20
     login_address_window: int = 900  # seconds
     label_claim_seconds: int = 120  # how long a crop shown to one admin is kept from the others

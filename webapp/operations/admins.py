@@ -63,7 +63,7 @@ def check_new_password(password: str) -> None:
 class LoginLimits:
     max_failures: int  # wrong passwords for one name from one address...
     lock_seconds: int  # ...then that pair is locked this long
-    address_limit: int  # failed logins from one address, any names...
+    address_limit: int  # failed logins from one address, any names (0: no limit)...
     address_window: int  # ...per this many seconds, then the address waits that long
 
     @classmethod
@@ -135,7 +135,7 @@ def authenticate(
         name_lock = login_throttle.record_failure(
             conn, pair_key, limit=limits.max_failures, seconds=limits.lock_seconds
         )
-        address_lock = login_throttle.record_failure(
+        address_lock = limits.address_limit and login_throttle.record_failure(
             conn, address_key, limit=limits.address_limit, seconds=limits.address_window
         )
         if name_lock:
