@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +64,21 @@ def browser_page(width: int = 1000, height: int = 900) -> Iterator:
             yield context.new_page()
         finally:
             browser.close()
+
+
+def wait_until(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll a JavaScript expression in the page until it is true.
+
+    Playwright's ``wait_for_function`` evaluates its predicate with ``eval`` on each poll,
+    which the app's Content-Security-Policy refuses (no ``'unsafe-eval'``, as it should);
+    ``page.evaluate`` goes through the browser's debugging protocol, which CSP does not
+    govern.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)
 
 
 def log_in_through_the_page(page, base: str, path: str, name: str, password: str) -> None:

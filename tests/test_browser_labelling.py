@@ -14,6 +14,7 @@ from tests.browser import (
     log_in_through_the_page,
     needs_chromium,
     save_screenshot,
+    wait_until,
 )
 from webapp.context import get_db
 from webapp.store.settings import set_target_name
@@ -37,9 +38,10 @@ def shown_crop(page) -> int:
 
 def next_crop(page, before: int) -> int:
     """Wait until the page shows a crop other than ``before``; return its id."""
-    page.wait_for_function(
+    wait_until(
+        page,
         f"(() => {{ const id = document.querySelector('#labelling').dataset.cropId;"
-        f" return id !== '' && id !== '{before}'; }})()"
+        f" return id !== '' && id !== '{before}'; }})()",
     )
     return shown_crop(page)
 
@@ -59,7 +61,7 @@ def test_label_by_mouse_and_keyboard_undo_and_grid(server, page, tmp_path):
     log_in_through_the_page(page, base, "/admin/label", "alice", PASSWORD)
 
     first = shown_crop(page)
-    page.wait_for_function("document.querySelector('#crop-image').naturalWidth > 0")
+    wait_until(page, "document.querySelector('#crop-image').naturalWidth > 0")
     page.click("#decide-target")  # by mouse
     expected[first] = "target"
     second = next_crop(page, first)
@@ -73,7 +75,7 @@ def test_label_by_mouse_and_keyboard_undo_and_grid(server, page, tmp_path):
     fifth = next_crop(page, fourth)
 
     page.keyboard.press("Backspace")  # undo "target" on the fourth crop: it comes back
-    page.wait_for_function(f"document.querySelector('#labelling').dataset.cropId === '{fourth}'")
+    wait_until(page, f"document.querySelector('#labelling').dataset.cropId === '{fourth}'")
     page.wait_for_selector("#status:has-text('is unlabelled again')")
     page.keyboard.press("0")
     expected[fourth] = "not_target"
@@ -86,7 +88,7 @@ def test_label_by_mouse_and_keyboard_undo_and_grid(server, page, tmp_path):
     assert page.inner_text("h1") == "Is this Eileen Collins?"
 
     page.keyboard.press("f")  # the whole frame, on demand
-    page.wait_for_function("document.querySelector('#frame-image').naturalWidth > 0")
+    wait_until(page, "document.querySelector('#frame-image').naturalWidth > 0")
     page.keyboard.press("f")
     save_screenshot(page, "labelling.png", tmp_path)
     assert stored_labels(app) == expected

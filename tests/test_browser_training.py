@@ -15,6 +15,7 @@ from tests.browser import (
     log_in_through_the_page,
     needs_chromium,
     save_screenshot,
+    wait_until,
 )
 from tests.conftest import create_admin
 from tests.learn_data import fill_store
@@ -54,15 +55,14 @@ def test_retrain_shows_progress_then_the_report_with_eigenfaces(server, page, tm
     page.wait_for_selector("#report img.eigenface", timeout=120_000)
     assert page.evaluate("window.notReloaded === true")
     assert page.inner_text(".job .job-status") == "done"
-    page.wait_for_function(
+    wait_until(
+        page,
         "[...document.querySelectorAll('#report img.eigenface, #report img.mean-face')]"
-        ".every((img) => img.complete && img.naturalWidth > 0)"
+        ".every((img) => img.complete && img.naturalWidth > 0)",
     )
     eigenfaces = page.locator("#report img.eigenface")
     assert eigenfaces.count() == 8
-    page.wait_for_function(
-        "[...document.querySelectorAll('#report img')].every((img) => img.complete)"
-    )
+    wait_until(page, "[...document.querySelectorAll('#report img')].every((img) => img.complete)")
 
     with app.app_context():
         active = model_store.get_active_model_version(get_db())

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from webapp.store import db
+from webapp.store import db, login_throttle
 from webapp.store import videos as video_store
 
 
@@ -91,3 +91,24 @@ def test_same_video_twice_is_one_row(tmp_path):
     moved = video_store.save_video(conn, path="/b/m.mp4", name="m.mp4", **fields)
     assert first == moved
     assert video_store.get_video(conn, first)["path"] == "/b/m.mp4"
+
+
+def test_login_throttle_counts_locks_and_forgets(tmp_path):
+    conn = db.open_store(tmp_path / "s.sqlite3")
+
+    def fail(key: str, at: float) -> int:
+        return login_throttle.record_failure(conn, key, limit=3, seconds=100, at=at)
+
+    assert [fail("name:a:x", at) for at in (0, 10, 20)] == [0, 0, 100]
+    assert login_throttle.locked_for(conn, "name:a:x", at=20) == 100
+    assert login_throttle.locked_for(conn, "name:a:y", at=20) == 0
+    assert login_throttle.locked_for(conn, "name:a:x", at=119.5) == 1
+    assert login_throttle.locked_for(conn, "name:a:x", at=120) == 0
+    # A count is forgotten a window after its first failure...
+    assert [fail("address:z", at) for at in (200, 210, 301, 302)] == [0, 0, 0, 0]
+    assert fail("address:z", 303) == 100
+    # ...and forgetting a prefix lifts the locks under it only.
+    assert [fail("name:b:x", at) for at in (300, 301, 302)] == [0, 0, 100]
+    login_throttle.forget(conn, "name:b:")
+    assert login_throttle.locked_for(conn, "name:b:x", at=303) == 0
+    assert login_throttle.locked_for(conn, "address:z", at=303) == 100

@@ -75,8 +75,13 @@ class Settings:
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host. 0 trusts
     # none of them, so clients cannot fake their address.
     proxy_fix: int = 0
+    # Wrong passwords for one name from one client address before that pair is locked.
     login_max_failures: int = 5
     login_lock_seconds: int = 300
+    # Failed logins from one client address, whatever the names, before it must wait;
+    # 0 turns it off.
+    login_address_limit: int = 20
+    login_address_window: int = 900  # seconds
     label_claim_seconds: int = 120  # how long a crop shown to one admin is kept from the others
     max_video_upload_bytes: int = 2 * 1024**3
     # Processes describing faces for a job; None: one per core.

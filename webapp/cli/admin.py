@@ -6,10 +6,11 @@ import json
 import os
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from webapp.context import get_db, get_settings
-from webapp.operations.admins import check_new_password, hash_password
+from webapp.operations.admins import check_new_password, hash_password, unlock
 from webapp.operations.folders import DatasetError, export_folders, import_folders
 from webapp.store import users
 from webapp.vision.faces import FaceError
@@ -32,7 +33,9 @@ def _new_password() -> str:
 @click.command("create-admin")
 @click.argument("name")
 @click.option(
-    "--reset-password", is_flag=True, help="Give an existing admin a new password (and unlock)."
+    "--reset-password",
+    is_flag=True,
+    help="Give an existing admin a new password (unlocks, ends their sessions).",
 )
 @with_appcontext
 def create_admin_command(name: str, reset_password: bool) -> None:
@@ -51,7 +54,8 @@ def create_admin_command(name: str, reset_password: bool) -> None:
     password_hash = hash_password(_new_password())
     if reset_password:
         users.set_password_hash(db, name, password_hash)
-        click.echo(f"New password set for admin {name}.")
+        unlock(db, name, secret=current_app.config["SECRET_KEY"])
+        click.echo(f"New password set for admin {name}; their sessions are ended.")
     else:
         users.create_user(db, name, password_hash)
         click.echo(f"Admin {name} created: log in at /admin/login.")

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# SQLite's integers are signed 64-bit: a larger Python int cannot even be asked about.
+MAX_INTEGER = 2**63 - 1
 
 
 class StoreError(Exception):

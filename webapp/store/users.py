@@ -1,9 +1,8 @@
-"""Admin accounts: names, password hashes (never passwords) and failed-login counts."""
+"""Admin accounts: names, password hashes (never passwords), session generations."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 
 from webapp.store.db import now, transaction
 
@@ -29,14 +28,24 @@ def create_user(conn: sqlite3.Connection, name: str, password_hash: str) -> int:
 
 
 def set_password_hash(conn: sqlite3.Connection, name: str, password_hash: str) -> bool:
-    """Replace an admin's password hash and lift any lock; False if there is no such admin."""
+    """Replace an admin's password hash and end every session of theirs (whoever knew
+    the old password may hold one); False if there is no such admin."""
     with transaction(conn):
         cursor = conn.execute(
-            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL"
+            "UPDATE users SET password_hash = ?, session_generation = session_generation + 1"
             " WHERE name = ?",
             (password_hash, name),
         )
     return cursor.rowcount == 1
+
+
+def end_sessions(conn: sqlite3.Connection, user_id: int) -> None:
+    """End every session of this admin: the ones opened so far no longer match."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?",
+            (user_id,),
+        )
 
 
 def get_user(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
@@ -51,35 +60,7 @@ def count_users(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
 
-def record_failed_login(
-    conn: sqlite3.Connection, user_id: int, *, max_failures: int, lock_seconds: int
-) -> str | None:
-    """Count a wrong password; after ``max_failures`` in a row, lock the account for
-    ``lock_seconds``. Return the time the lock ends, or None if not locked.
-
-    The count restarts once a lock is set, so after it ends there are ``max_failures``
-    fresh attempts before the next lock.
-    """
-    with transaction(conn):
-        failures = conn.execute(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?"
-            " RETURNING failed_logins",
-            (user_id,),
-        ).fetchone()[0]
-        if failures < max_failures:
-            return None
-        until = (datetime.now(UTC) + timedelta(seconds=lock_seconds)).isoformat(timespec="seconds")
-        conn.execute(
-            "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?", (until, user_id)
-        )
-    return until
-
-
 def record_login(conn: sqlite3.Connection, user_id: int) -> None:
-    """A successful login: clear the failure count and the lock, note the time."""
+    """A successful login: note the time."""
     with transaction(conn):
-        conn.execute(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?"
-            " WHERE id = ?",
-            (now(), user_id),
-        )
+        conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (now(), user_id))

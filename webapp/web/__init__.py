@@ -33,13 +33,18 @@ def init_app(app: Flask) -> None:
         dashboard,
         errors,
         extract,
+        headers,
+        helpers,
         labelling,
         models,
         public,
     )
 
+    # Before any blueprint: a rule takes its converters when it is added.
+    app.url_map.converters["int"] = helpers.StoreIntConverter
     auth.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     public.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)

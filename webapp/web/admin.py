@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -54,21 +55,22 @@ def admin_context() -> dict:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in; after 5 wrong passwords in a row a name is refused for a while.
+    """Log in; too many failed logins for a name from one address, or from one address
+    for any names, are refused for a while (:mod:`webapp.operations.admins`).
 
-    :raise 429: (as a page) the name is locked.
+    :raise 429: (as a page) the name is locked for this address, or the address is.
     """
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        settings = get_settings()
         try:
             admin = admins.authenticate(
                 get_db(),
                 form.name.data.strip(),
                 form.password.data,
-                max_failures=settings.login_max_failures,
-                lock_seconds=settings.login_lock_seconds,
+                address=request.remote_addr or "unknown",
+                secret=current_app.config["SECRET_KEY"],
+                limits=admins.LoginLimits.from_settings(get_settings()),
             )
         except admins.LoginRefused as refused:
             form.password.errors.append(str(refused))

@@ -18,6 +18,7 @@ from flask import (
 
 from webapp.context import get_db, get_settings
 from webapp.store import labels
+from webapp.store.db import MAX_INTEGER
 from webapp.store.settings import get_setting
 from webapp.store.target_picture import TARGET_PICTURE, set_target_picture
 from webapp.store.videos import list_videos
@@ -29,7 +30,9 @@ from webapp.web.helpers import (
     claim_seconds,
     crop_json,
     get_crop_or_404,
+    number_arg,
     progress_json,
+    store_int,
     target_name,
 )
 
@@ -160,9 +163,13 @@ def grid_save():
     for key, value in request.form.items():
         if not key.startswith("label-"):
             continue
-        if not key[6:].isdigit() or value not in LABEL_NAMES:
+        try:
+            crop_id = store_int(key[6:])
+        except ValueError:
+            crop_id = None
+        if crop_id is None or value not in LABEL_NAMES:
             abort(400, description=f"Bad grid field {key}={value!r}.")
-        chosen[int(key[6:])] = value
+        chosen[crop_id] = value
     try:
         changes = labels.set_labels(get_db(), admin_id(), chosen)
     except labels.CropNotFound as missing:
@@ -184,13 +191,13 @@ def grid_save():
 def browse():
     """Every crop, filtered by ``?label=`` (or ``unlabelled``) and ``?video=``, paged.
 
-    :raise 400: unknown label filter.
+    :raise 400: unknown label filter, a video or page that is not a whole number.
     """
     label = request.args.get("label", "")
     if label not in FILTERS:
         abort(400, description=f"Unknown label filter {label!r}.")
-    video_id = request.args.get("video", type=int)
-    page = max(1, request.args.get("page", 1, type=int))
+    video_id = number_arg("video")
+    page = max(1, number_arg("page", 1, highest=MAX_INTEGER // PAGE_SIZE))
     db = get_db()
     rows = labels.find_crops(
         db, label=label or None, video_id=video_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE

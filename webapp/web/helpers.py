@@ -7,7 +7,8 @@ import os
 import sqlite3
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.routing import IntegerConverter
 
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES, start_job
@@ -17,12 +18,49 @@ from webapp.learn.versions import ModelVersion, VersionError, read_metadata
 from webapp.operations.selfies import ActiveModel
 from webapp.store import jobs as job_store
 from webapp.store import labels
+from webapp.store.db import MAX_INTEGER
 from webapp.store.settings import get_target_name
 from webapp.store.videos import crop_counts
 from webapp.web import auth
 
 LABEL_NAMES = {"target": "Target", "not_target": "Not target", "not_face": "Not a face"}
 EIGENFACES_SHOWN = 8
+
+
+class StoreIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number the store cannot hold matches no route (a
+    404), instead of reaching a query that raises OverflowError."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INTEGER)
+        super().__init__(map, *args, **kwargs)
+
+
+def store_int(text: str) -> int:
+    """A whole number from 0 to the largest the store holds, as ``type=`` of a request's
+    ``args.get`` or ``form.get`` (which turn the ValueError of anything else into their
+    default)."""
+    value = int(text)
+    if not 0 <= value <= MAX_INTEGER:
+        raise ValueError(f"{text!r} is not a number the store can hold")
+    return value
+
+
+def number_arg(name: str, default: int | None = None, *, highest: int = MAX_INTEGER):
+    """A whole-number query argument; the default when it is absent or blank.
+
+    :raise 400: not a whole number from 0 to ``highest``.
+    """
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = store_int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= highest:
+        abort(400, description=f"{name} must be a whole number from 0 to {highest}.")
+    return value
 
 
 def target_name() -> str:

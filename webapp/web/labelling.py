@@ -29,6 +29,7 @@ from webapp.web.helpers import (
     crop_json,
     get_crop_or_404,
     progress_json,
+    store_int,
     target_name,
 )
 
@@ -70,7 +71,7 @@ def label_page():
     :raise 404: ``crop`` names no crop.
     """
     db = get_db()
-    crop_id = request.args.get("crop", type=int)
+    crop_id = request.args.get("crop", type=store_int)
     if crop_id is not None:
         row = get_crop_or_404(crop_id)
     elif "crop" in request.args:
@@ -106,7 +107,7 @@ def label_form():
             return redirect(url_for("labelling.label_page"))
         flash(_undo_message(undone))
         return redirect(url_for("labelling.label_page", crop=undone.crop_id))
-    crop_id = request.form.get("crop_id", type=int)
+    crop_id = request.form.get("crop_id", type=store_int)
     if crop_id is None:
         abort(400, description="The form did not say which crop.")
     try:
