@@ -39,11 +39,11 @@ def small_disk(path: Path, megabytes: int):
 
 
 def fill_the_disk(folder: Path) -> None:
-    with open(folder / "filler", "wb") as filler:
+    # Unbuffered: closing the file must not try to write what no longer fits.
+    with open(folder / "filler", "wb", buffering=0) as filler:
         try:
             while True:
                 filler.write(b"\0" * 65536)
-                filler.flush()
         except OSError:
             pass
 
