@@ -23,12 +23,8 @@ from wtforms.fields.choices import SelectChoice
 
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES
-from webapp.learn.features import (
-    EXTRACTORS,
-    default_extractor,
-    embeddings,
-    extractor_problems,
-)
+from webapp.learn import face_models
+from webapp.learn.features import EXTRACTORS, default_extractor, extractor_problems
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store
@@ -93,8 +89,8 @@ def dashboard():
         retrain_form=RetrainForm(),
         score_form=ScoreForm(),
         coverage=score_coverage(db),
-        embeddings_problem=embeddings.model_problem(),
-        descriptors=descriptor_coverage(db, embeddings.DESCRIPTOR_MODEL),
+        embeddings_problem=face_models.model_problem(),
+        descriptors=descriptor_coverage(db, face_models.DESCRIPTOR_MODEL),
         describe_form=DescribeForm(),
         jobs=[job_json(job) for job in recent],
         running=[job_json(job) for job in recent if job["status"] in job_store.UNFINISHED],
@@ -126,7 +122,7 @@ def describe():
     """Describe (face embeddings) every crop that has no descriptor yet, in the background."""
     if not DescribeForm().validate_on_submit():
         abort(400, description="The form was incomplete.")
-    problem = embeddings.model_problem()
+    problem = face_models.model_problem()
     if problem:
         flash(problem)
         return redirect(url_for("training.dashboard"))
