@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -26,22 +26,16 @@ from flask import (
 
 from webapp.context import get_db, get_settings
 from webapp.learn.versions import ModelVersion
-from webapp.operations.selfies import (
-    ActiveModel,
-    NoFaceFound,
-    PhotoScore,
-    face_png,
-    photo_with_boxes_jpeg,
-    score_photo,
-    selfie_detector,
-)
+from webapp.operations.active_model import ActiveModel
 from webapp.store.db import ping
 from webapp.store.rate_limits import hit
 from webapp.store.target_picture import target_picture
-from webapp.vision.faces import FaceDetector
-from webapp.vision.images import ImageError, ImageLimits
 from webapp.web.auth import csrf
 from webapp.web.helpers import active_model, home_page, report_examples, target_name
+
+if TYPE_CHECKING:  # scoring's libraries (OpenCV, the model's) load with the first photo
+    from webapp.operations.selfies import PhotoScore
+    from webapp.vision.faces import FaceDetector
 
 bp = Blueprint("public", __name__)
 
@@ -61,7 +55,14 @@ class ScoringRefused(Exception):
 
 
 def _detector() -> FaceDetector:
-    return current_app.extensions["lookalike.selfie_detector"]
+    """This process's selfie detector, made on first use (several threads may each make
+    one at once: the first kept is the one every later request uses)."""
+    detector = current_app.extensions.get("lookalike.selfie_detector")
+    if detector is None:
+        from webapp.operations.selfies import selfie_detector
+
+        detector = current_app.extensions.setdefault("lookalike.selfie_detector", selfie_detector())
+    return detector
 
 
 def _client_key() -> str:
@@ -89,6 +90,9 @@ def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
 
     :raise ScoringRefused: with the message and status the visitor gets.
     """
+    from webapp.operations.selfies import NoFaceFound, score_photo
+    from webapp.vision.images import ImageError, ImageLimits
+
     _check_rate_limit(db)
     version = active_model().current(db)
     if version is None:
@@ -128,6 +132,8 @@ def home():
 @bp.post("/")
 def score_page():
     """Score the uploaded selfie and show the result page (or the form with the error)."""
+    from webapp.operations.selfies import face_png, photo_with_boxes_jpeg
+
     db = get_db()
     try:
         version, score = _score_upload(db)
@@ -208,9 +214,9 @@ def healthz():
 
 
 def init_app(app: Flask) -> None:
-    """This process's copy of the active model and its face detector."""
+    """This process's copy of the active model (its face detector comes with the first
+    photo: :func:`_detector`)."""
     settings = app.extensions["lookalike.settings"]
     app.extensions["lookalike.active_model"] = ActiveModel(
         settings.models_dir, settings.model_check_seconds
     )
-    app.extensions["lookalike.selfie_detector"] = selfie_detector()
