@@ -108,8 +108,9 @@ def decode_upload(
             if max_width and kind == "JPEG":
                 _draft(image, max_width, sideways=orientation in (5, 6, 7, 8))
             image.load()
-            image = ImageOps.exif_transpose(image)
-            rgb = np.asarray(image.convert("RGB"))
+            # Turned in place and converted only when needed: each copy of a big photo costs.
+            ImageOps.exif_transpose(image, in_place=True)
+            rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -122,10 +123,12 @@ def decode_upload(
             f"The photo could not be read ({FORMATS[kind]} data is damaged)."
         ) from error
     upright = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    if max_width and rgb.shape[1] > max_width:
+        # Shrunk before the channels are swapped: the same pixels (each channel is resized
+        # alone), fewer of them to swap.
+        factor = max_width / rgb.shape[1]
+        rgb = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    if max_width and bgr.shape[1] > max_width:
-        factor = max_width / bgr.shape[1]
-        bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     return DecodedImage(bgr=bgr, format=FORMATS[kind], width=upright[0], height=upright[1])
 
 
