@@ -122,9 +122,13 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 def face_chip(face: FaceInImage) -> np.ndarray:
     """The face aligned on its 5 landmarks, as the 150x150 RGB chip the ResNet reads."""
+    shape_predictor, _ = load_models()
+    return _chip(face, shape_predictor)
+
+
+def _chip(face: FaceInImage, shape_predictor: Any) -> np.ndarray:
     import dlib
 
-    shape_predictor, _ = load_models()
     image = face.image
     x, y, w, h = face.box
     if w > MAX_FACE_WIDTH:
@@ -142,8 +146,9 @@ def describe_faces(faces: Sequence[FaceInImage]) -> np.ndarray:
 
     :raise EmbeddingsUnavailable: dlib or a model file is missing.
     """
-    _, describe = load_models()
-    return describe([face_chip(face) for face in faces])
+    # Loaded (and the model files checked) once for all the faces, not once per face.
+    shape_predictor, describe = load_models()
+    return describe([_chip(face, shape_predictor) for face in faces])
 
 
 def describe_face(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
