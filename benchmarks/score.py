@@ -126,18 +126,39 @@ def naive_boxes(data: bytes, cascade: cv2.CascadeClassifier) -> tuple[np.ndarray
     return small, sorted((Box(*map(int, b)) for b in found), key=lambda b: -b.area)
 
 
-def interleaved(calls: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Seconds of each call, ``repeat`` times, the calls taking turns (after one warm-up
-    call each: caches, lazy imports, the models' first load)."""
+def interleaved(
+    calls: dict[str, Callable[[], object]], repeat: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds (every thread of this process) of each call, ``repeat`` times,
+    the calls taking turns (after one warm-up call each: caches, lazy imports, the models'
+    first load)."""
     for call in calls.values():
         call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
+    wall: dict[str, list[float]] = {name: [] for name in calls}
+    cpu: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeat):
         for name, call in calls.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             call()
-            times[name].append(time.perf_counter() - started)
-    return times
+            cpu[name].append(time.process_time() - cpu_started)
+            wall[name].append(time.perf_counter() - started)
+    return wall, cpu
+
+
+def api_call(setup: Setup, data: bytes) -> Callable[[], None]:
+    """POST /api/score of ``data`` to the set-up's app, in-process."""
+    client = setup.app.test_client()
+
+    def api() -> None:
+        setup.use()
+        response = client.post(
+            "/api/score",
+            data={"photo": (io.BytesIO(data), "me.jpg")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200, response.get_json()
+
+    return api
 
 
 def in_process(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dict:
@@ -146,16 +167,6 @@ def in_process(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> di
     for photo, data in photos.items():
         calls: dict[str, Callable[[], object]] = {}
         for setup in setups:
-            client = setup.app.test_client()
-
-            def api(setup: Setup = setup, client: Any = client, data: bytes = data) -> None:
-                setup.use()
-                response = client.post(
-                    "/api/score",
-                    data={"photo": (io.BytesIO(data), "me.jpg")},
-                    content_type="multipart/form-data",
-                )
-                assert response.status_code == 200, response.get_json()
 
             def naive(setup: Setup = setup, data: bytes = data) -> None:
                 setup.use()
@@ -163,8 +174,8 @@ def in_process(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> di
                 assert boxes, "the naive path found no face"
                 score_face(setup.version, small, boxes[0])
 
-            calls[setup.name], calls[f"naive {setup.name}"] = api, naive
-        times = interleaved(calls, repeat)
+            calls[setup.name], calls[f"naive {setup.name}"] = api_call(setup, data), naive
+        times, _ = interleaved(calls, repeat)
         for setup in setups:
             ours, plain = times[setup.name], times[f"naive {setup.name}"]
             results[setup.name][photo] = {
@@ -177,7 +188,8 @@ def in_process(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> di
 
 
 def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dict:
-    """p50 milliseconds of each step of the selfie path, called on its own."""
+    """CPU and wall p50 milliseconds of each step of the selfie path called on its own,
+    and of the whole request, the calls taking turns."""
     detector = FaceDetector(SELFIE_DETECTOR)
     limits = ImageLimits()
     results: dict[str, dict] = {setup.name: {} for setup in setups}
@@ -190,6 +202,7 @@ def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dic
         }
         for setup in setups:
             version = setup.version
+            calls[f"{setup.name}: request"] = api_call(setup, data)
             calls[f"{setup.name}: features + SVM"] = lambda setup=setup, image=image, boxes=boxes: (
                 setup.use(),
                 score_faces(setup.version, image.bgr, boxes),
@@ -206,13 +219,16 @@ def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dic
                 embeddings.load_models()[1]([chip]),
             )
             calls[f"{setup.name}: SVM"] = lambda svm=svm, vector=vector: svm.predict_proba(vector)
-        times = {name: percentile(t, 50) for name, t in interleaved(calls, repeat).items()}
+        wall, cpu = interleaved(calls, repeat)
         for setup in setups:
-            steps = {"decode": times["decode"], "detect": times["detect"]}
-            steps["features + SVM"] = times[f"{setup.name}: features + SVM"]
-            for step in ("align", "ResNet", "SVM"):
-                if f"{setup.name}: {step}" in times:
-                    steps[step] = times[f"{setup.name}: {step}"]
+            steps = {}
+            for step in ("request", "decode", "detect", "features + SVM", "align", "ResNet", "SVM"):
+                name = step if step in ("decode", "detect") else f"{setup.name}: {step}"
+                if name in wall:
+                    steps[step] = {
+                        "cpu_ms": percentile(cpu[name], 50),
+                        "wall_ms": percentile(wall[name], 50),
+                    }
             results[setup.name][photo] = steps
     return results
 
@@ -489,13 +505,23 @@ def print_report(report: dict) -> None:
             for photo, row in rows.items()
         ]
         print(f"  {name:<24} " + "   ".join(cells))
-    print("where the time goes, p50 of each step on its own, ms (the rest is the web's):")
+    print(
+        "where the time goes: p50 CPU ms of each step called on its own (wall ms); web is"
+        " the request's CPU beyond the steps (form, store, JSON)"
+    )
     for name, rows in report["breakdown"].items():
         for photo, steps in rows.items():
-            listed = ", ".join(f"{step} {ms:.1f}" for step, ms in steps.items())
-            total = report["in_process"][name][photo]["p50_ms"]
-            rest = total - steps["decode"] - steps["detect"] - steps["features + SVM"]
-            print(f"  {name:<24} {photo:<5} {listed}; web {rest:.1f}")
+            listed = ", ".join(
+                f"{step} {ms['cpu_ms']:.1f} ({ms['wall_ms']:.1f})" for step, ms in steps.items()
+            )
+            parts = ("decode", "detect", "features + SVM")
+            web = steps["request"]["cpu_ms"] - sum(steps[part]["cpu_ms"] for part in parts)
+            print(f"  {name:<24} {photo:<5} {listed}; web {web:.1f}")
+        cpu_ms = rows["720p"]["request"]["cpu_ms"]
+        print(
+            f"  {name:<24} a 720p request takes {cpu_ms:.1f} CPU ms: {report['cores']} cores"
+            f" could serve at most {1000 * report['cores'] / cpu_ms:.0f} requests/s"
+        )
     faces = report["faces"]
     print(
         f"faces on {faces['photos']} photos: naive {faces['naive_faces']}, ours"
