@@ -102,6 +102,8 @@ def main() -> int:
         "repeat": options.repeat,
         "median_seconds": {name: round(statistics.median(t), 3) for name, t in times.items()},
         "heavy_libraries_loaded": sorted(loaded.intersection(HEAVY)),
+        "cores": os.cpu_count(),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
     if options.json:
         print(json.dumps(report))
@@ -110,6 +112,8 @@ def main() -> int:
         print(f"{name:>58}: {seconds:.2f} s")
     heavy = ", ".join(report["heavy_libraries_loaded"]) or "none"
     print(f"heavy libraries loaded by `flask --app webapp --help`: {heavy} (of {', '.join(HEAVY)})")
+    load = ", ".join(str(x) for x in report["load_average"])
+    print(f"machine: {report['cores']} cores, load average {load} at the end")
     return 0
 
 
