@@ -21,3 +21,9 @@ accesslog = "-"
 # Gunicorn 23+ opens a control socket at one fixed path per user: two deployments (or the
 # tests' servers) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Load the scoring libraries (OpenCV, scikit-learn) before the worker's first visitor:
+    the app itself loads them with its first photo, so that commands start fast."""
+    import webapp.operations.selfies  # noqa: F401

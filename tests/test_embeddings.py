@@ -19,6 +19,7 @@ from skimage import data
 from tests.conftest import new_app
 from tests.learn_data import SMALL_SEARCH
 from webapp.jobs import start_job, wait_for_job
+from webapp.learn import face_models
 from webapp.learn.features import FaceInImage, default_extractor, embeddings
 from webapp.learn.features.embeddings import (
     INSTALL,
@@ -142,7 +143,7 @@ def test_a_missing_model_file_says_what_is_missing_and_how_to_add_it(without_mod
 
 
 def test_without_dlib_the_message_names_the_library(monkeypatch):
-    monkeypatch.setattr(embeddings, "_dlib_missing", lambda: True)
+    monkeypatch.setattr(face_models, "_dlib_missing", lambda: True)
     assert "the dlib library" in model_problem() and INSTALL in model_problem()
     assert default_extractor() == "eigenfaces"
 

@@ -11,9 +11,7 @@ from flask.cli import with_appcontext
 
 from webapp.context import get_db, get_settings
 from webapp.operations.admins import check_new_password, hash_password, unlock
-from webapp.operations.folders import DatasetError, export_folders, import_folders
 from webapp.store import users
-from webapp.vision.faces import FaceError
 
 PASSWORD_ENV = "LOOKALIKE_ADMIN_PASSWORD"
 
@@ -73,6 +71,9 @@ def create_admin_command(name: str, reset_password: bool) -> None:
 @with_appcontext
 def import_folders_command(folder: str, already_cropped: bool, as_json: bool) -> None:
     """Import FOLDER/1 as target and FOLDER/0 as not target (the largest face of each image)."""
+    from webapp.operations.folders import DatasetError, import_folders
+    from webapp.vision.faces import FaceError
+
     settings = get_settings()
     try:
         summary = import_folders(
@@ -103,6 +104,8 @@ def import_folders_command(folder: str, already_cropped: bool, as_json: bool) ->
 @with_appcontext
 def export_folders_command(folder: str, as_json: bool) -> None:
     """Write every crop labelled target into FOLDER/1 and not target into FOLDER/0."""
+    from webapp.operations.folders import DatasetError, export_folders
+
     try:
         summary = export_folders(get_db(), get_settings().crops_dir, folder)
     except (DatasetError, OSError) as error:

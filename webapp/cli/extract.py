@@ -11,10 +11,8 @@ import click
 from flask.cli import with_appcontext
 
 from webapp.context import get_db, get_settings
-from webapp.operations.extraction import MAX_FACE_SIZE, MIN_FACE_SIZE, extract_faces
 from webapp.settings import EXTRACTION, Settings
-from webapp.vision.faces import DetectorSettings, FaceDetector
-from webapp.vision.video import MAX_CAP, MAX_EVERY, ReadStats, Sampling, VideoError
+from webapp.vision.limits import MAX_CAP, MAX_EVERY, MAX_FACE_SIZE, MIN_FACE_SIZE
 
 
 @click.command("extract")
@@ -74,6 +72,10 @@ def extract_command(
     as_json: bool,
 ) -> None:
     """Scrape VIDEO for faces and store every face crop."""
+    from webapp.operations.extraction import extract_faces
+    from webapp.vision.faces import DetectorSettings, FaceDetector
+    from webapp.vision.video import ReadStats, Sampling, VideoError
+
     seed = secrets.randbelow(2**32) if seed is None else seed
     settings = get_settings()
     size = size or settings.face_size

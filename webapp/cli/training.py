@@ -15,10 +15,7 @@ from webapp.learn.features import EXTRACTORS, default_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
 from webapp.learn.versions import ModelVersion, VersionError, load_version
 from webapp.operations.activation import POLICIES
-from webapp.operations.evaluation import score_folder
-from webapp.operations.training import TrainingRefused, train_from_store
 from webapp.store import models as model_store
-from webapp.vision.images import ImageLimits
 
 
 def _percent(value: float | None) -> str:
@@ -85,6 +82,8 @@ def _print_matrix(matrix: list[list[int]]) -> None:
 @with_appcontext
 def train_command(preset: str, extractor: str | None, activate: str, as_json: bool) -> None:
     """Train a model version on the labelled crops; it goes live if it is not worse."""
+    from webapp.operations.training import TrainingRefused, train_from_store
+
     show = not as_json and sys.stderr.isatty()
 
     def progress(fraction: float, message: str) -> None:
@@ -134,6 +133,9 @@ def active_version() -> ModelVersion:
 @with_appcontext
 def evaluate_command(folder: Path, as_json: bool) -> None:
     """Score the photos in FOLDER/1 (the target) and FOLDER/0 with the active model."""
+    from webapp.operations.evaluation import score_folder
+    from webapp.vision.images import ImageLimits
+
     if not (folder / "1").is_dir() or not (folder / "0").is_dir():
         raise click.ClickException(
             f"{folder} must hold a folder 1 (photos of the target) and a folder 0 (others)"

@@ -4,16 +4,19 @@ Each preset turns a stack of greyscale faces (``n x side x side``, uint8) into f
 images of one working side. ``seed`` is the tutorial's recipe, kept so its results can be
 reproduced; the others were measured against it on the development data
 (``benchmarks/accuracy.py``) and :data:`DEFAULT_PRESET` names the best.
+
+The presets' names and descriptions are read by forms and commands that never preprocess
+a face: numpy and OpenCV load with the first preprocessing, not with this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from webapp.vision import cv2
+if TYPE_CHECKING:
+    import numpy as np
 
 SEED_THRESHOLD = 0.25
 
@@ -38,6 +41,10 @@ def _divide_by_max(face: np.ndarray) -> np.ndarray:
 def _seed(face: np.ndarray) -> np.ndarray:
     # The tutorial: scale to 0..1 by the brightest pixel, blur 5x5, then segment: pixels
     # brighter than 0.25 become 1, the rest 0 (a binary mask of the lit face).
+    import numpy as np
+
+    from webapp.vision import cv2
+
     blurred = cv2.GaussianBlur(_divide_by_max(face), (5, 5), 0)
     return (blurred > SEED_THRESHOLD).astype(np.float32)
 
@@ -50,11 +57,19 @@ def _equalize(face: np.ndarray) -> np.ndarray:
     # Histogram equalisation then zero mean / unit variance per face: removes the
     # overall brightness and contrast of a scene, which otherwise dominate the first
     # eigenfaces and let the model learn the film's lighting instead of the face.
+    import numpy as np
+
+    from webapp.vision import cv2
+
     equalized = cv2.equalizeHist(face.astype(np.uint8)).astype(np.float32)
     return _standardize(equalized)
 
 
 def _clahe(face: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    from webapp.vision import cv2
+
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
     return _standardize(clahe.apply(face.astype(np.uint8)).astype(np.float32))
 
@@ -107,6 +122,10 @@ def get_preset(name: str) -> Preset:
 
 def preprocess(faces: np.ndarray | list[np.ndarray], preset: str) -> np.ndarray:
     """Apply ``preset`` to greyscale faces; returns ``n x side x side`` float32."""
+    import numpy as np
+
+    from webapp.vision import cv2
+
     chosen = get_preset(preset)
     out = []
     for face in faces:

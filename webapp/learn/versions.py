@@ -5,6 +5,9 @@ extractor, preset, face size, parameters, data counts, scores, timestamps). A ve
 written to a hidden temporary directory and renamed into place, so a failed save leaves
 nothing half-written. Only directories inside the models folder are ever loaded: joblib
 files run code when loaded, so a path from anywhere else is refused.
+
+Reading a version's metadata loads nothing heavy (the admin pages list versions and their
+reports); joblib, scikit-learn and OpenCV load with the first version saved or loaded.
 """
 
 from __future__ import annotations
@@ -20,14 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import numpy as np
-import sklearn
-from sklearn.pipeline import Pipeline
-
-from webapp.vision import cv2
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "version.json"
@@ -59,6 +58,11 @@ class ModelVersion:
 
 
 def library_versions() -> dict[str, str]:
+    import numpy as np
+    import sklearn
+
+    from webapp.vision import cv2
+
     return {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "opencv": cv2.__version__}
 
 
@@ -74,6 +78,8 @@ def save_version(
     crop_margin: float = 0.25,
 ) -> tuple[str, dict[str, Any]]:
     """Write a new version directory; return its name and its metadata."""
+    import joblib
+
     root = Path(models_dir)
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC)
@@ -180,6 +186,8 @@ def _alias_moved_modules() -> None:
 
 @lru_cache(maxsize=4)
 def _load(path: str, _mtime_ns: int, _size: int) -> ModelVersion:
+    import joblib
+
     folder = Path(path)
     metadata = _metadata(folder)
     check_compatible(metadata)

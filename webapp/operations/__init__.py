@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webapp.learn.features import embeddings
+from webapp.learn import face_models
 from webapp.settings import Settings
 
 
 def configure(settings: Settings) -> None:
     """Point the core at what the settings choose; every process (the app, a command, a
     job's worker) calls this once at start."""
-    embeddings.use_model_folder(settings.face_models)
-    embeddings.use_cache_folder(Path(settings.instance) / "cache")
+    face_models.use_model_folder(settings.face_models)
+    face_models.use_cache_folder(Path(settings.instance) / "cache")

@@ -15,17 +15,14 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-from sklearn.metrics import f1_score, roc_auc_score
-
-from webapp.learn.features import get_extractor
-from webapp.learn.model import TARGET, look_alike_percents
-from webapp.learn.versions import ModelVersion, VersionError, load_version
-from webapp.operations.crop_files import load_crop_images
-from webapp.operations.describing import load_crop_descriptors
 from webapp.store import models as model_store
+
+if TYPE_CHECKING:  # loaded where used: the train command's options need only POLICIES
+    import numpy as np
+
+    from webapp.learn.versions import ModelVersion
 
 Policy = Literal["if-better", "always", "never"]
 POLICIES: tuple[Policy, ...] = ("if-better", "always", "never")
@@ -66,6 +63,11 @@ class Decision:
 
 def figures(labels: list[int] | np.ndarray, percents: np.ndarray) -> Figures:
     """The target's F1 at 50% and the ROC AUC of ``percents`` against ``labels``."""
+    import numpy as np
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from webapp.learn.model import TARGET
+
     y = np.asarray(labels, dtype=int)
     if len(y) == 0:  # nothing could be validated (one crop of each class): nothing to tell
         return Figures(0.0, None, 0)
@@ -79,6 +81,13 @@ def _percents_of(
     conn: sqlite3.Connection, crops_dir: str | Path, version: ModelVersion, crop_ids: list[int]
 ) -> tuple[np.ndarray, list[int]]:
     """The version's percent of each crop still stored, as it reads them; (percents, ids)."""
+    import numpy as np
+
+    from webapp.learn.features import get_extractor
+    from webapp.learn.model import look_alike_percents
+    from webapp.operations.crop_files import load_crop_images
+    from webapp.operations.describing import load_crop_descriptors
+
     rows = [row for row in model_store.training_crops(conn) if row["id"] in set(crop_ids)]
     extractor = get_extractor(version.extractor)
     if extractor.cached_as:
@@ -100,6 +109,10 @@ def decide(
 ) -> Decision:
     """Whether the new version (its percent and label of each held-out crop by crop id)
     should replace the active one, under ``policy``."""
+    import numpy as np
+
+    from webapp.learn.versions import VersionError, load_version
+
     if policy not in POLICIES:
         raise ValueError(f"activate must be one of {', '.join(POLICIES)}, not {policy!r}")
     ids = sorted(held_out)

@@ -20,10 +20,8 @@ from webapp.store import videos as video_store
 from webapp.vision.extract import FrameFaces, scan_video
 from webapp.vision.faces import DetectorSettings, FaceCrop, FaceDetector
 from webapp.vision.find import FaceFinder, shared_verifier
+from webapp.vision.limits import MAX_FACE_SIZE, MIN_FACE_SIZE
 from webapp.vision.video import ReadStats, Sampling, VideoError, VideoInfo, probe
-
-MIN_FACE_SIZE = 16
-MAX_FACE_SIZE = 1024
 
 
 @dataclass

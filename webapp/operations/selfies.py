@@ -10,23 +10,15 @@ model version it came from. Nothing about the photo is stored.
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from webapp.learn.look_alike import FaceScore, score_faces
-from webapp.learn.versions import ModelVersion, VersionError, load_version
-from webapp.store import models as model_store
+from webapp.learn.versions import ModelVersion
 from webapp.vision import cv2
 from webapp.vision.faces import DetectorSettings, FaceDetector, encode_png
 from webapp.vision.find import FaceFinder, SecondPass, shared_verifier
 from webapp.vision.images import FORMATS, DecodedImage, ImageLimits, decode_upload
-
-log = logging.getLogger(__name__)
 
 SELFIE_WIDTH = 640
 # Finds faces down to 24 / 400 = 6% of the photo's width (the smallest real face in the
@@ -121,42 +113,3 @@ def photo_with_boxes_jpeg(score: PhotoScore) -> bytes:
         )
     ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return data.tobytes() if ok else b""
-
-
-class ActiveModel:
-    """This process's copy of the active model version, re-checked in the store every few
-    seconds: a newly activated version is picked up without a restart, and every worker
-    agrees with the store, not with each other. Loading happens once per version."""
-
-    def __init__(self, models_dir: str | Path, check_seconds: float = 2.0) -> None:
-        self.models_dir = models_dir
-        self.check_seconds = check_seconds
-        self.problem: str | None = None  # why the active version could not be loaded
-        self._lock = threading.Lock()
-        self._checked_at = -float("inf")
-        self._directory: str | None = None
-        self._version: ModelVersion | None = None
-        self.version_id: int | None = None  # the active version's id in the store
-
-    def current(self, conn: sqlite3.Connection) -> ModelVersion | None:
-        """The active version, or None when there is none (or it cannot be loaded)."""
-        with self._lock:
-            if time.monotonic() - self._checked_at >= self.check_seconds:
-                self._refresh(conn)
-            return self._version
-
-    def _refresh(self, conn: sqlite3.Connection) -> None:
-        row = model_store.get_active_model_version(conn)
-        directory = row["directory"] if row else None
-        self._checked_at = time.monotonic()
-        self.version_id = row["id"] if row else None
-        if directory == self._directory and self.problem is None:
-            return  # loaded already (a version that failed is tried again: files come back)
-        self._directory, self._version, self.problem = directory, None, None
-        if directory is None:
-            return
-        try:
-            self._version = load_version(self.models_dir, directory)
-        except VersionError as error:
-            self.problem = str(error)
-            log.error("the active model version cannot be used: %s", error)

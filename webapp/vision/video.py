@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from webapp.vision import cv2
+from webapp.vision.limits import MAX_CAP, MAX_EVERY
 
-MAX_EVERY = 100_000
-MAX_CAP = 1_000_000
 FINGERPRINT_CHUNK = 1 << 20
 
 

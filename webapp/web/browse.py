@@ -22,7 +22,6 @@ from webapp.store.db import MAX_INTEGER
 from webapp.store.settings import get_setting
 from webapp.store.target_picture import TARGET_PICTURE, set_target_picture
 from webapp.store.videos import list_videos
-from webapp.vision.frames import FrameUnavailable, frame_with_face
 from webapp.web import auth
 from webapp.web.helpers import (
     LABEL_NAMES,
@@ -69,6 +68,8 @@ def crop_frame(crop_id: int):
 
     :raise 404: no such crop, an imported crop, or the video file is gone.
     """
+    from webapp.vision.frames import FrameUnavailable, frame_with_face
+
     row = get_crop_or_404(crop_id)
     if row["source"] != "video":
         abort(404, description=f"Crop {crop_id} was imported from an image, not a video.")

@@ -24,14 +24,9 @@ from wtforms.validators import DataRequired
 
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES
-from webapp.learn.features import (
-    EXTRACTORS,
-    default_extractor,
-    embeddings,
-    extractor_problems,
-)
+from webapp.learn import face_models
+from webapp.learn.features import EXTRACTORS, default_extractor, extractor_problems
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
-from webapp.operations.folders import add_photos
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store
 from webapp.store.crop_scores import score_coverage
@@ -103,8 +98,8 @@ def dashboard():
         retrain_form=RetrainForm(),
         score_form=ScoreForm(),
         coverage=score_coverage(db),
-        embeddings_problem=embeddings.model_problem(),
-        descriptors=descriptor_coverage(db, embeddings.DESCRIPTOR_MODEL),
+        embeddings_problem=face_models.model_problem(),
+        descriptors=descriptor_coverage(db, face_models.DESCRIPTOR_MODEL),
         describe_form=DescribeForm(),
         target_photos_form=TargetPhotosForm(),
         jobs=[job_json(job) for job in recent],
@@ -149,6 +144,8 @@ def add_target_photos():
 
     :raise 400: no photo chosen, or the form's token is missing.
     """
+    from webapp.operations.folders import add_photos
+
     form = TargetPhotosForm()
     if not form.validate_on_submit():
         problems = "; ".join(", ".join(errors) for errors in form.errors.values())
@@ -179,7 +176,7 @@ def describe():
     """Describe (face embeddings) every crop that has no descriptor yet, in the background."""
     if not DescribeForm().validate_on_submit():
         abort(400, description="The form was incomplete.")
-    problem = embeddings.model_problem()
+    problem = face_models.model_problem()
     if problem:
         flash(problem)
         return redirect(url_for("training.dashboard"))

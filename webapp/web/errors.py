@@ -9,7 +9,6 @@ from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from webapp.context import get_db, get_settings
-from webapp.vision.images import limit_in_words
 from webapp.web.helpers import home_page
 
 log = logging.getLogger(__name__)
@@ -24,6 +23,8 @@ def http_error(error: HTTPException):
 
 def too_large(error: RequestEntityTooLarge):
     """The request body is over MAX_CONTENT_LENGTH: say the photo limit, in words."""
+    from webapp.vision.images import limit_in_words  # loads OpenCV: only on this error
+
     body, most = request.content_length, current_app.config["MAX_CONTENT_LENGTH"]
     if body is not None and most is not None and body <= most:  # many parts, not many bytes
         message = "The form has too many fields or parts: send the photo alone."

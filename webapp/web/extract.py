@@ -31,10 +31,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
 from webapp.context import get_db, get_settings
-from webapp.operations.extraction import MAX_FACE_SIZE, MIN_FACE_SIZE
 from webapp.settings import EXTRACTION
 from webapp.store import jobs as job_store
-from webapp.vision.video import MAX_CAP, MAX_EVERY, VideoError, probe
+from webapp.vision.limits import MAX_CAP, MAX_EVERY, MAX_FACE_SIZE, MIN_FACE_SIZE
 from webapp.web import auth
 from webapp.web.helpers import job_json, launch_job
 
@@ -191,6 +190,8 @@ def extract_upload():
     :raise 413: larger than MAX_VIDEO_UPLOAD_BYTES. :raise 400: (as the page) no file,
         bad options, no CSRF token. :raise 422: (as the page) the file is not a video.
     """
+    from webapp.vision.video import VideoError, probe
+
     limit = get_settings().max_video_upload_bytes
     folder = videos_dir()
     folder.mkdir(parents=True, exist_ok=True)

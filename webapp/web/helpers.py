@@ -12,10 +12,9 @@ from werkzeug.routing import IntegerConverter
 
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES, start_job
-from webapp.learn import pictures
 from webapp.learn.features import ExtractorError, get_extractor
 from webapp.learn.versions import ModelVersion, VersionError, read_metadata
-from webapp.operations.selfies import ActiveModel
+from webapp.operations.active_model import ActiveModel
 from webapp.store import jobs as job_store
 from webapp.store import labels
 from webapp.store.db import MAX_INTEGER
@@ -225,6 +224,8 @@ def shows_eigenfaces(version: dict[str, Any]) -> bool:
 
 def report_context(version: dict[str, Any]) -> dict[str, Any]:
     """What the report template needs: the version, its report and its example crops."""
+    from webapp.learn import pictures
+
     report = version["metrics"]
     db = get_db()
     examples = [

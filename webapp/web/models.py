@@ -21,7 +21,6 @@ from flask import (
 )
 
 from webapp.context import get_db, get_settings
-from webapp.learn import pictures
 from webapp.learn.versions import (
     VersionError,
     check_compatible,
@@ -83,6 +82,8 @@ def report(version_id: int):
 
 
 def _loaded_pipeline(version: dict[str, Any]):
+    from webapp.learn import pictures
+
     try:
         loaded = load_version(get_settings().models_dir, version["directory"])
     except VersionError as error:
@@ -106,6 +107,8 @@ def mean_face(version_id: int):
 
     :raise 404: no such version, its files are gone, or it has no eigenfaces.
     """
+    from webapp.learn import pictures
+
     return _png(pictures.mean_face_png(_loaded_pipeline(get_version_or_404(version_id))))
 
 
@@ -115,6 +118,8 @@ def eigenface(version_id: int, number: int):
 
     :raise 404: no such version or eigenface.
     """
+    from webapp.learn import pictures
+
     pipeline = _loaded_pipeline(get_version_or_404(version_id))
     count = pipeline.named_steps["pca"].n_components_
     if not 0 <= number < min(count, EIGENFACES_SHOWN):
@@ -128,4 +133,6 @@ def confusion(version_id: int):
 
     :raise 404: no such version.
     """
+    from webapp.learn import pictures
+
     return _png(pictures.confusion_png(get_version_or_404(version_id)["metrics"]))

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import logging
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Blueprint,
@@ -27,22 +27,16 @@ from flask import (
 
 from webapp.context import get_db, get_settings
 from webapp.learn.versions import ModelVersion
-from webapp.operations.selfies import (
-    ActiveModel,
-    NoFaceFound,
-    PhotoScore,
-    face_png,
-    photo_with_boxes_jpeg,
-    score_photo,
-    selfie_finder,
-)
+from webapp.operations.active_model import ActiveModel
 from webapp.store.db import ping
 from webapp.store.rate_limits import hit
 from webapp.store.target_picture import target_picture
-from webapp.vision.find import FaceFinder
-from webapp.vision.images import ImageError, ImageLimits
 from webapp.web.auth import csrf
 from webapp.web.helpers import active_model, home_page, report_examples, target_name
+
+if TYPE_CHECKING:  # scoring's libraries (OpenCV, the model's) load with the first photo
+    from webapp.operations.selfies import PhotoScore
+    from webapp.vision.find import FaceFinder
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
@@ -63,7 +57,14 @@ class ScoringRefused(Exception):
 
 
 def _finder() -> FaceFinder:
-    return current_app.extensions["lookalike.selfie_finder"]
+    """This process's selfie face finder, made on first use (several threads may each make
+    one at once: the first kept is the one every later request uses)."""
+    finder = current_app.extensions.get("lookalike.selfie_finder")
+    if finder is None:
+        from webapp.operations.selfies import selfie_finder
+
+        finder = current_app.extensions.setdefault("lookalike.selfie_finder", selfie_finder())
+    return finder
 
 
 def _client_key() -> str:
@@ -96,6 +97,9 @@ def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
 
     :raise ScoringRefused: with the message and status the visitor gets.
     """
+    from webapp.operations.selfies import NoFaceFound, score_photo
+    from webapp.vision.images import ImageError, ImageLimits
+
     _check_rate_limit(db)
     version = active_model().current(db)
     if version is None and active_model().problem:
@@ -141,6 +145,8 @@ def home():
 @bp.post("/")
 def score_page():
     """Score the uploaded selfie and show the result page (or the form with the error)."""
+    from webapp.operations.selfies import face_png, photo_with_boxes_jpeg
+
     db = get_db()
     try:
         version, score = _score_upload(db)
@@ -222,9 +228,9 @@ def healthz():
 
 
 def init_app(app: Flask) -> None:
-    """This process's copy of the active model and its face finder."""
+    """This process's copy of the active model (its face finder comes with the first
+    photo: :func:`_finder`)."""
     settings = app.extensions["lookalike.settings"]
     app.extensions["lookalike.active_model"] = ActiveModel(
         settings.models_dir, settings.model_check_seconds
     )
-    app.extensions["lookalike.selfie_finder"] = selfie_finder()

@@ -1,16 +1,18 @@
 """What every feature extractor is: a scikit-learn transformer placed first in the model's
 pipeline, described by an :class:`Extractor` record (what it reads, whether a PCA follows
-it, where its per-crop features are kept).
+it, where its per-crop features are kept). Neither numpy nor scikit-learn is loaded here:
+the records are read by forms and commands that never make a transformer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-from sklearn.base import TransformerMixin
+if TYPE_CHECKING:
+    import numpy as np
+    from sklearn.base import TransformerMixin
 
 Reads = Literal["face", "image"]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from webapp.learn.features.base import Extractor
+from webapp.learn.features import EIGENFACES as EXTRACTOR
 from webapp.learn.preprocess import DEFAULT_PRESET, get_preset, preprocess
 
-NAME = "eigenfaces"
+NAME = EXTRACTOR.name
 
 
 class EigenfacePixels(TransformerMixin, BaseEstimator):
@@ -27,13 +27,3 @@ class EigenfacePixels(TransformerMixin, BaseEstimator):
     def transform(self, faces) -> np.ndarray:
         images = preprocess(faces, self.preset)
         return images.reshape(len(images), -1)
-
-
-EXTRACTOR = Extractor(
-    name=NAME,
-    description="The tutorial's: preprocessed greyscale pixels, whitened PCA, SVM.",
-    reads="face",
-    uses_pca=True,
-    uses_preset=True,
-    make=lambda preset: EigenfacePixels(preset),
-)

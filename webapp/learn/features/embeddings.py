@@ -5,12 +5,9 @@ The face is found by OpenCV's Haar detector elsewhere (fast); here dlib only ali
 the aligned 150x150 chip (``dlib_face_recognition_resnet_model_v1.dat``). Two photos of
 one person are usually less than 0.6 apart, two people more.
 
-Both model files ship in the PyPI package ``face-recognition-models``; dlib comes as wheels
-in ``dlib-bin``. The files are found through the package's folder, never by importing it
-(its ``__init__`` imports ``pkg_resources``, gone from recent setuptools), or in the folder
-the FACE_MODELS setting names (:func:`use_model_folder`). Nothing is downloaded: without
-them, :func:`model_problem` says what is missing and how to add it, and the app trains
-with eigenfaces.
+Where the model files are, and what is missing when they are not, is
+:mod:`webapp.learn.face_models`' business (its names are re-exported here); the extractor's
+record is ``webapp.learn.features.FACE_EMBEDDINGS``.
 
 The ResNet runs on onnxruntime (:mod:`webapp.learn.features.dlib_resnet`: dlib's file is
 converted once into an ONNX graph, cached under a name from the file's hash): the same
@@ -23,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -32,26 +28,29 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from webapp.learn.face_models import (  # noqa: F401 - re-exported: this module's public names
+    DESCRIPTOR_MODEL,
+    INSTALL,
+    PACKAGE,
+    RESNET_FILE,
+    SHAPE_FILE,
+    cache_folder,
+    model_folder,
+    model_problem,
+    use_cache_folder,
+    use_model_folder,
+)
+from webapp.learn.features import FACE_EMBEDDINGS as EXTRACTOR
 from webapp.learn.features import dlib_resnet
-from webapp.learn.features.base import Extractor, FaceInImage
+from webapp.learn.features.base import FaceInImage
 from webapp.vision import cv2
 
 log = logging.getLogger(__name__)
 
-NAME = "face-embeddings"
-DESCRIPTOR_MODEL = "dlib-resnet-v1"  # what the store keeps descriptors under
+NAME = EXTRACTOR.name
+KERNEL_GAMMA = EXTRACTOR.kernel_gamma
 SIZE = 128
-SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"
-RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
-PACKAGE = "face_recognition_models"
-INSTALL = "pip install dlib-bin face-recognition-models"
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # dlib's: what the ResNet was trained on
-# The SVM's RBF kernel in dlib's own metric: two faces at its same-person threshold (0.6
-# apart) have kernel value 1/4. Not searched: on the movie task every gamma separates the
-# movie's people perfectly (cross-validation ties) and the search kept the widest, under
-# which 15 of 45 photos of people the movie never showed scored over 50%; at this width,
-# none (the target's photo 98%). A wider kernel reaches people it was never shown.
-KERNEL_GAMMA = 4.0
 # Larger faces are shrunk to this width before aligning: the chip holds the face at about
 # 100 px, so more detail is thrown away anyway, and smaller pictures align faster.
 MAX_FACE_WIDTH = 300
@@ -62,23 +61,7 @@ class EmbeddingsUnavailable(RuntimeError):
 
 
 RUNTIMES = ("onnxruntime", "dlib")
-_chosen_folder: Path | None = None
-_cache_folder: Path | None = None
 _runtime = "onnxruntime"
-
-
-def use_model_folder(folder: str | Path | None) -> None:
-    """Look for dlib's model files in ``folder`` (the FACE_MODELS setting) instead of the
-    installed package; None goes back to the package. Set once per process at start."""
-    global _chosen_folder
-    _chosen_folder = Path(folder) if folder else None
-
-
-def use_cache_folder(folder: str | Path | None) -> None:
-    """Keep the converted ResNet in ``folder`` (the app's: ``<instance>/cache``); None: a
-    folder in the system's temporary directory."""
-    global _cache_folder
-    _cache_folder = Path(folder) if folder else None
 
 
 def use_runtime(name: str) -> None:
@@ -87,44 +70,6 @@ def use_runtime(name: str) -> None:
     if name not in RUNTIMES:
         raise ValueError(f"unknown runtime {name!r}; one of: {', '.join(RUNTIMES)}")
     _runtime = name
-
-
-def model_folder() -> Path | None:
-    """The folder holding the model files: the one chosen with :func:`use_model_folder`,
-    else the ``models`` folder of the installed ``face-recognition-models`` package (found
-    without importing it), else None."""
-    if _chosen_folder is not None:
-        return _chosen_folder
-    try:
-        spec = importlib.util.find_spec(PACKAGE)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
-
-
-def _dlib_missing() -> bool:
-    return importlib.util.find_spec("dlib") is None
-
-
-def model_problem() -> str | None:
-    """Why face embeddings cannot be used here (what is missing, how to add it), or None."""
-    missing = []
-    if _dlib_missing():
-        missing.append("the dlib library")
-    folder = model_folder()
-    files = [n for n in (SHAPE_FILE, RESNET_FILE) if not (folder and (folder / n).is_file())]
-    if files:
-        where = f" (looked in {folder})" if folder else ""
-        missing.append(f"dlib's model files {' and '.join(files)}{where}")
-    if not missing:
-        return None
-    return (
-        f"Face embeddings are not available: {' and '.join(missing)} not installed."
-        f" Add them with `{INSTALL}` in the app's environment and restart it;"
-        " until then training uses eigenfaces."
-    )
 
 
 Describer = Callable[[list[np.ndarray]], np.ndarray]
@@ -159,8 +104,7 @@ def load_models() -> tuple[Any, Describer]:
     problem = model_problem()
     if problem:
         raise EmbeddingsUnavailable(problem)
-    cache = _cache_folder or Path(tempfile.gettempdir()) / "lookalike-cache"
-    return _load(str(model_folder()), str(cache), _runtime)
+    return _load(str(model_folder()), str(cache_folder()), _runtime)
 
 
 def face_box_in_crop(shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
@@ -178,9 +122,13 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 def face_chip(face: FaceInImage) -> np.ndarray:
     """The face aligned on its 5 landmarks, as the 150x150 RGB chip the ResNet reads."""
+    shape_predictor, _ = load_models()
+    return _chip(face, shape_predictor)
+
+
+def _chip(face: FaceInImage, shape_predictor: Any) -> np.ndarray:
     import dlib
 
-    shape_predictor, _ = load_models()
     image = face.image
     x, y, w, h = face.box
     if w > MAX_FACE_WIDTH:
@@ -198,8 +146,9 @@ def describe_faces(faces: Sequence[FaceInImage]) -> np.ndarray:
 
     :raise EmbeddingsUnavailable: dlib or a model file is missing.
     """
-    _, describe = load_models()
-    return describe([face_chip(face) for face in faces])
+    # Loaded (and the model files checked) once for all the faces, not once per face.
+    shape_predictor, describe = load_models()
+    return describe([_chip(face, shape_predictor) for face in faces])
 
 
 def describe_face(image_bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -243,18 +192,3 @@ class FaceEmbeddings(TransformerMixin, BaseEstimator):
 
     def transform(self, faces) -> np.ndarray:
         return descriptors_of(faces, self.crop_margin)
-
-
-EXTRACTOR = Extractor(
-    name=NAME,
-    description="dlib's face recognition ResNet: 128-d descriptors of the aligned face, SVM.",
-    reads="image",
-    uses_pca=False,
-    uses_preset=False,
-    make=lambda preset: FaceEmbeddings(),
-    rank=10,  # measured best (benchmarks/accuracy.py)
-    problem=model_problem,
-    cached_as=DESCRIPTOR_MODEL,
-    kernel_gamma=KERNEL_GAMMA,
-    min_per_class=1,
-)
