@@ -1,14 +1,19 @@
 """Rough edges of the admin pages: commands that work as printed, the extraction form's
-number fields."""
+number fields, one name per video."""
 
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 
 from tests.conftest import create_admin, log_in
 from webapp import PROJECT_ROOT
+from webapp.context import get_db
+from webapp.operations.extraction import extract_faces, shown_name
+from webapp.store.videos import list_videos
+from webapp.vision.video import Sampling
 
 BARE_FLASK = re.compile(r"(?<!\.venv/bin/)\bflask --app\b")
 
@@ -60,3 +65,35 @@ def test_the_extraction_form_steps_whole_numbers_and_hundredths(admin):
         assert 'type="number"' in tag and 'step="1"' in tag, tag
     (tag,) = set(re.findall(r'<input[^>]*name="min_face"[^>]*>', page))
     assert 'step="0.01"' in tag and 'value="0.12"' in tag
+
+
+def test_a_video_keeps_one_name_whichever_way_it_was_last_extracted(tmp_path, face_video, app):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    uploaded = folder / "upload-20261128-101010-a1b2c3-dev_movie.avi"
+    shutil.copy(face_video, uploaded)
+    assert shown_name(uploaded) == "dev_movie.avi"
+    assert shown_name(face_video) == "face.avi"
+    sampling = Sampling(every=0, cap=4, seed=1)
+    with app.app_context():
+        conn, crops = get_db(), app.config["CROPS_DIR"]
+        first = extract_faces(conn, crops, uploaded, sampling, name="dev movie.avi")
+        assert first.video_name == "dev movie.avi"
+        # The same file from the videos folder, then the same movie from the command line:
+        again = extract_faces(conn, crops, uploaded, sampling)
+        other = extract_faces(conn, crops, face_video, sampling)
+        assert again.video_name == other.video_name == "dev movie.avi"
+        (video,) = list_videos(conn)
+        assert video["name"] == "dev movie.avi" and video["path"] == str(face_video.resolve())
+
+
+def test_an_unknown_upload_in_the_folder_is_shown_under_its_original_name(
+    tmp_path, face_video, app
+):
+    uploaded = tmp_path / "upload-20261128-101010-a1b2c3-dev_movie.avi"
+    shutil.copy(face_video, uploaded)
+    with app.app_context():
+        summary = extract_faces(
+            get_db(), app.config["CROPS_DIR"], uploaded, Sampling(every=0, cap=2, seed=1)
+        )
+    assert summary.video_name == "dev_movie.avi"
