@@ -1,5 +1,6 @@
 """Rough edges of the admin pages: commands that work as printed, the extraction form's
-number fields, one name per video."""
+number fields, one name per video, and a Retrain form that hides what its features
+ignore."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.conftest import create_admin, log_in
 from webapp import PROJECT_ROOT
 from webapp.context import get_db
 from webapp.operations.extraction import extract_faces, shown_name
+from webapp.store import jobs as job_store
 from webapp.store.videos import list_videos
 from webapp.vision.video import Sampling
 
@@ -97,3 +99,28 @@ def test_an_unknown_upload_in_the_folder_is_shown_under_its_original_name(
             get_db(), app.config["CROPS_DIR"], uploaded, Sampling(every=0, cap=2, seed=1)
         )
     assert summary.video_name == "dev_movie.avi"
+
+
+def test_the_retrain_form_hides_the_preset_for_features_that_ignore_it(admin, monkeypatch):
+    app, client = admin
+    page = client.get("/admin/dashboard").get_data(as_text=True)
+    assert 'data-presetless="face-embeddings"' in page
+    assert 'id="preset-field" data-preset-field' in page and "retrain.js" in page
+    assert (PROJECT_ROOT / "static" / "retrain.js").is_file()
+
+    started: list[dict] = []
+
+    def start_job(settings, kind, params=None, created_by=None):
+        started.append(params)
+        with app.app_context():
+            return job_store.create_job(get_db(), kind, params, created_by)
+
+    monkeypatch.setattr("webapp.web.helpers.start_job", start_job)
+    monkeypatch.setattr("webapp.web.dashboard.extractor_problems", lambda: dict.fromkeys(
+        ["eigenfaces", "face-embeddings"]))  # fmt: skip
+    client.post("/admin/retrain", data={"preset": "seed", "extractor": "face-embeddings"})
+    assert started == [{"extractor": "face-embeddings"}]  # no preset it would not use
+    with app.app_context():
+        job_store.cancel_job(get_db(), job_store.recent_jobs(get_db())[0]["id"])
+    client.post("/admin/retrain", data={"preset": "seed", "extractor": "eigenfaces"})
+    assert started[1] == {"extractor": "eigenfaces", "preset": "seed"}
