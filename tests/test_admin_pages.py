@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,26 @@ def test_the_retrain_form_hides_the_preset_for_features_that_ignore_it(admin, mo
         job_store.cancel_job(get_db(), job_store.recent_jobs(get_db())[0]["id"])
     client.post("/admin/retrain", data={"preset": "seed", "extractor": "eigenfaces"})
     assert started[1] == {"extractor": "eigenfaces", "preset": "seed"}
+
+
+def test_a_label_page_without_crops_points_to_extract(admin):
+    _, client = admin
+    page = client.get("/admin/label").get_data(as_text=True)
+    no_crops = page[page.index('id="no-crops"') :]
+    assert not re.match(r'id="no-crops"[^>]*hidden', no_crops)
+    assert 'href="/admin/extract"' in no_crops[: no_crops.index("</div>")]
+
+
+def test_a_label_page_with_everything_labelled_offers_retrain(admin_client, labelling_app):
+    from webapp.store.labels import set_labels
+
+    with labelling_app.app_context():
+        ids = [row["id"] for row in get_db().execute("SELECT id FROM crops")]
+        set_labels(get_db(), 1, dict.fromkeys(ids, "not_target"))
+    page = admin_client.get("/admin/label").get_data(as_text=True)
+    assert re.search(r'id="no-crops" class="card"\s+hidden', page)
+    done = page[page.index('id="all-done"') :]
+    assert not re.match(r'id="all-done"[^>]*hidden', done)
+    form = done[: done.index("</form>")]
+    assert 'action="/admin/retrain"' in form and 'name="csrf_token"' in form
+    assert Path(PROJECT_ROOT / "templates" / "admin" / "label.html").is_file()
