@@ -32,43 +32,46 @@
         // Some browsers refuse the option or the format: try an <img> below.
       }
     }
-    const url = URL.createObjectURL(file);
-    try {
-      const image = new Image();
-      image.src = url;
-      await image.decode();
-      return image;
-    } finally {
-      URL.revokeObjectURL(url);
-    }
+    // A data: URL, which a policy of img-src 'self' data: allows (a blob: URL it would not).
+    const url = await new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(file);
+    });
+    const image = new Image();
+    image.src = url;
+    await image.decode();
+    return image;
   }
 
-  async function shrink(file) {
+  // The photo drawn upright on the preview canvas, at most MAX_SIDE pixels: the visitor
+  // sees it at once, and it is what is sent. (A canvas, not an <img> of a blob: URL, so a
+  // Content-Security-Policy of img-src 'self' data: has nothing to block.)
+  async function draw(file) {
     const picture = await decode(file);
     const width = picture.naturalWidth || picture.width;
     const height = picture.naturalHeight || picture.height;
     const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
-    if (scale === 1 && file.size <= SMALL_BYTES && SENT_AS_IS.includes(file.type)) {
-      if (picture.close) picture.close();
-      return file; // small already: sent as it is, the server applies its orientation
-    }
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(width * scale));
-    canvas.height = Math.max(1, Math.round(height * scale));
-    const context = canvas.getContext("2d");
+    preview.width = Math.max(1, Math.round(width * scale));
+    preview.height = Math.max(1, Math.round(height * scale));
+    const context = preview.getContext("2d");
     context.imageSmoothingEnabled = true;
     context.imageSmoothingQuality = "high";
-    context.drawImage(picture, 0, 0, canvas.width, canvas.height);
+    context.drawImage(picture, 0, 0, preview.width, preview.height);
     if (picture.close) picture.close();
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", QUALITY));
-    if (!blob) return file;
-    return new File([blob], "photo.jpg", { type: "image/jpeg" });
+    preview.hidden = false;
+    return scale;
   }
 
-  function showPreview(file) {
-    if (preview.src) URL.revokeObjectURL(preview.src);
-    preview.src = URL.createObjectURL(file);
-    preview.hidden = false;
+  async function shrink(file) {
+    const scale = await draw(file);
+    if (scale === 1 && file.size <= SMALL_BYTES && SENT_AS_IS.includes(file.type)) {
+      return file; // small already: sent as it is, the server applies its orientation
+    }
+    const blob = await new Promise((resolve) => preview.toBlob(resolve, "image/jpeg", QUALITY));
+    if (!blob) return file;
+    return new File([blob], "photo.jpg", { type: "image/jpeg" });
   }
 
   async function send(file, input) {
@@ -79,7 +82,6 @@
     }
     busy = true;
     form.classList.add("busy");
-    showPreview(file);
     say("Getting your photo ready…");
     let upload = file;
     try {

@@ -156,9 +156,9 @@ def test_a_12_megapixel_photo_is_shown_at_once_and_sent_small_and_upright(
     phone.set_input_files(
         "#take-selfie", files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}]
     )
-    phone.wait_for_function("document.getElementById('preview').naturalWidth > 0")
-    assert phone.is_visible("#preview")
-    assert phone.eval_on_selector("#preview", "img => img.naturalWidth > img.naturalHeight")
+    phone.wait_for_selector("#preview", state="visible")  # shown before it is sent
+    # Drawn upright (the EXIF orientation applied): landscape, as the photo was taken.
+    assert phone.eval_on_selector("#preview", "c => [c.width, c.height]") == [1280, 960]
     phone.wait_for_function("window.readyToSend === true")
     assert not phone.is_visible("#pickers")  # one photo at a time
     with phone.expect_navigation():
