@@ -22,6 +22,7 @@
     const pending = []; // decisions waiting for a crop to apply to (keys faster than fetches)
     let loading = 0; // fetches of the next crops under way
     let undoing = false; // an undo is under way: what follows applies to the crop it brings back
+    let exhausted = false; // the last fetch found no crop left to label
     let total = Number(root.dataset.total) || 0;
     let chain = Promise.resolve();
 
@@ -115,6 +116,7 @@
           const ids = [current, ...queue].filter(Boolean).map((c) => c.id).concat([...saving]);
           const data = await call("GET", `${root.dataset.nextUrl}?exclude=${ids.join(",")}`);
           showProgress(data.progress);
+          exhausted = !data.crop;
           if (!data.crop) {
             break;
           }
@@ -208,8 +210,8 @@
         }
         if (!current) {
           if (loading > 0) return; // the next crop is coming
-          pending.length = 0;
-          say("Nothing left to label.");
+          pending.length = 0; // no crop to apply them to (the fetch failed, or none is left)
+          if (exhausted) say("Nothing left to label.");
           return;
         }
         pending.shift();

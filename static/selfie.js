@@ -89,9 +89,20 @@
     } catch (error) {
       upload = file; // the browser cannot read it: the server says what is wrong
     }
-    const transfer = new DataTransfer();
-    transfer.items.add(upload);
-    input.files = transfer.files;
+    try {
+      const transfer = new DataTransfer();
+      transfer.items.add(upload);
+      input.files = transfer.files;
+    } catch (error) {
+      // A browser that cannot put a file in an input: a chosen photo goes as it is; a
+      // dropped one cannot go at all.
+      if (!input.files.length) {
+        busy = false;
+        form.classList.remove("busy");
+        say("This browser cannot send a dropped photo: use Choose a photo instead.");
+        return;
+      }
+    }
     for (const other of inputs) other.disabled = other !== input; // one photo is sent
     say("Looking for your face…");
     form.submit();

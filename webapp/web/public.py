@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadData, URLSafeSerializer
+from werkzeug.datastructures import FileStorage
 
 from webapp.context import get_db, get_settings
 from webapp.learn.look_alike import Standing, standing
@@ -111,7 +112,7 @@ def _check_rate_limit(db: sqlite3.Connection) -> None:
         )
 
 
-def _chosen_photo():
+def _chosen_photo() -> FileStorage | None:
     """The ``photo`` the visitor chose. The page's form has two fields of that name (take a
     selfie, choose a photo): the browser sends both, the one not used empty and nameless."""
     uploads = request.files.getlist("photo")
@@ -121,7 +122,8 @@ def _chosen_photo():
 
 
 def _score_upload(db: sqlite3.Connection, page: bool = False) -> tuple[ModelVersion, PhotoScore]:
-    """Check limits, read the ``photo`` field and score it.
+    """Check limits, read the ``photo`` field and score it (``page``: from the page's form,
+    where sending no photo means none was chosen).
 
     :raise ScoringRefused: with the message and status the visitor gets.
     """
