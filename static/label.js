@@ -2,6 +2,8 @@
 // /api/admin/..., with the next crops already fetched and their images preloaded.
 // Requests run one after another (a chain), so the server always sees the decisions in
 // the order they were made, and an undo never overtakes the save it takes back.
+// Keys pressed faster than crops arrive wait in a queue of their own (pending) and are
+// applied, in order, to the crops as they come: none is dropped.
 // Without JavaScript the same page works through plain form posts.
 "use strict";
 
@@ -17,6 +19,11 @@
     let current = JSON.parse($("crop-data").textContent);
     const queue = [];
     const saving = new Set(); // decided crops whose save has not finished: not to be fetched again
+    const pending = []; // decisions waiting for a crop to apply to (keys faster than fetches)
+    let loading = 0; // fetches of the next crops under way
+    let undoing = false; // an undo is under way: what follows applies to the crop it brings back
+    let exhausted = false; // the last fetch found no crop left to label
+    let total = Number(root.dataset.total) || 0;
     let chain = Promise.resolve();
 
     function enqueue(task) {
@@ -50,6 +57,8 @@
 
     function showProgress(p) {
       if (!p) return;
+      total = p.total;
+      if (!current) showDone();
       $("progress-labelled").textContent = p.labelled;
       $("progress-total").textContent = p.total;
       for (const key of ["target", "not_target", "not_face", "unlabelled"]) {
@@ -66,16 +75,23 @@
       return `Imported from the file ${crop.source_name} · crop ${crop.id}`;
     }
 
+    // No crop to show: none at all yet (extract first), or every one labelled (retrain).
+    function showDone() {
+      $("no-crops").hidden = Boolean(current) || total > 0;
+      $("all-done").hidden = Boolean(current) || total === 0;
+    }
+
     function show(crop) {
       current = crop;
       root.dataset.cropId = crop ? crop.id : "";
       $("crop-view").hidden = !crop;
-      $("all-done").hidden = Boolean(crop);
+      $("crop-details").hidden = !crop;
+      showDone();
       $("crop-id").value = crop ? crop.id : "";
       for (const button of root.querySelectorAll("button.decision")) {
         button.disabled = !crop && button.value !== "undo";
       }
-      $("frame-view").hidden = true;
+      showFrame(false);
       $("frame-image").removeAttribute("src");
       if (!crop) return;
       $("crop-image").src = crop.image_url;
@@ -94,11 +110,13 @@
     }
 
     function refill() {
+      loading += 1;
       return enqueue(async () => {
         while (queue.length < PRELOAD) {
           const ids = [current, ...queue].filter(Boolean).map((c) => c.id).concat([...saving]);
           const data = await call("GET", `${root.dataset.nextUrl}?exclude=${ids.join(",")}`);
           showProgress(data.progress);
+          exhausted = !data.crop;
           if (!data.crop) {
             break;
           }
@@ -106,7 +124,12 @@
           preload(data.crop);
         }
         if (!current && queue.length) show(queue.shift());
-      }).catch((error) => say(`Could not fetch the next crop: ${error.message}`, true));
+      })
+        .catch((error) => say(`Could not fetch the next crop: ${error.message}`, true))
+        .finally(() => {
+          loading -= 1;
+          drain();
+        });
     }
 
     function advance() {
@@ -140,6 +163,7 @@
     }
 
     function undo() {
+      undoing = true;
       enqueue(() => call("POST", root.dataset.undoUrl, {}))
         .then((data) => {
           if (current && current.id !== data.crop.id) queue.unshift(current);
@@ -149,7 +173,18 @@
           showProgress(data.progress);
           say(data.message);
         })
-        .catch((error) => say(error.message, true));
+        .catch((error) => say(error.message, true))
+        .finally(() => {
+          undoing = false;
+          drain();
+        });
+    }
+
+    // The whole frame takes the place of the target's picture, within the same height, so
+    // the decision buttons stay where they are.
+    function showFrame(open) {
+      $("frame-view").hidden = !open;
+      root.classList.toggle("frame-open", open);
     }
 
     function toggleFrame() {
@@ -158,16 +193,40 @@
         $("frame-missing").hidden = false;
         return;
       }
-      const view = $("frame-view");
-      if (view.hidden) $("frame-image").src = current.frame_url;
-      view.hidden = !view.hidden;
+      const open = $("frame-view").hidden;
+      if (open) $("frame-image").src = current.frame_url;
+      showFrame(open);
+    }
+
+    // Apply the waiting decisions in order, each to the crop shown at its turn; wait while
+    // the next crop or an undo is on its way.
+    function drain() {
+      while (pending.length && !undoing) {
+        const decision = pending[0];
+        if (decision === "undo") {
+          pending.shift();
+          undo();
+          continue;
+        }
+        if (!current) {
+          if (loading > 0) return; // the next crop is coming
+          pending.length = 0; // no crop to apply them to (the fetch failed, or none is left)
+          if (exhausted) say("Nothing left to label.");
+          return;
+        }
+        pending.shift();
+        if (decision === "skip") skip();
+        else decide(decision);
+      }
     }
 
     function act(decision) {
-      if (decision === "skip") skip();
-      else if (decision === "undo") undo();
-      else if (decision === "frame") toggleFrame();
-      else decide(decision);
+      if (decision === "frame") {
+        toggleFrame();
+        return;
+      }
+      pending.push(decision);
+      drain();
     }
 
     $("label-form").addEventListener("submit", (event) => {
@@ -183,7 +242,7 @@
     });
     $("frame-image").addEventListener("error", () => {
       if ($("frame-image").getAttribute("src")) {
-        $("frame-view").hidden = true;
+        showFrame(false);
         say("The frame cannot be read from the video file any more.", true);
       }
     });

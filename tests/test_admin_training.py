@@ -425,8 +425,10 @@ def test_upload_a_video_over_the_global_limit_and_extract_it(make_app, face_vide
     assert job["result"]["crops_added"] > 0
     page = alice.get(f"/admin/jobs/{job_id}").data.decode()
     assert f"{job['result']['crops_added']} crops added" in page
+    assert job["params"]["name"] == "My Movie.avi"  # the name on the admin's computer
+    assert job["result"]["video_name"] == "My Movie.avi"
     dashboard = alice.get("/admin/dashboard").data.decode()
-    assert '<td id="count-videos">1</td>' in dashboard and stored in dashboard
+    assert '<td id="count-videos">1</td>' in dashboard and ">My Movie.avi</a>" in dashboard
 
 
 def test_an_upload_over_the_limit_is_413_with_a_clear_message(make_app, face_video):

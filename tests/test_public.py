@@ -195,7 +195,9 @@ def test_no_model_yet_is_503_and_the_page_says_not_ready(tmp_path, astronaut_rgb
     assert response.status_code == 503
     assert "not ready yet" in response.get_json()["error"]
     page = client.get("/").get_data(as_text=True)
-    assert "not ready yet" in page and 'name="photo"' not in page
+    assert "Coming soon." in page and 'name="photo"' not in page
+    posted = post_photo(client, jpeg(astronaut_rgb), url="/")
+    assert posted.status_code == 503 and "Coming soon." in posted.get_data(as_text=True)
     assert client.get("/healthz").get_json() == {"store": "ok", "model": None}
 
 

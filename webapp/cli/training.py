@@ -120,7 +120,9 @@ def active_version() -> ModelVersion:
     """
     active = model_store.get_active_model_version(get_db())
     if active is None:
-        raise click.ClickException("there is no active model yet: run `flask --app webapp train`")
+        raise click.ClickException(
+            "there is no active model yet: run `.venv/bin/flask --app webapp train`"
+        )
     try:
         return load_version(get_settings().models_dir, active["directory"])
     except VersionError as error:

@@ -80,6 +80,7 @@ def _run_extract(conn: Any, settings: Settings, params: dict[str, Any], report: 
         margin=settings.crop_margin,
         detector=FaceDetector(DetectorSettings(min_face=float(options["min_face"]))),
         progress=progress,
+        name=options.get("name"),
     )
     return summary.as_dict()
 

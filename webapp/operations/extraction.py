@@ -8,6 +8,7 @@ the same seed keeps the same frames and the work completes without duplicates.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -22,6 +23,17 @@ from webapp.vision.faces import DetectorSettings, FaceCrop, FaceDetector
 from webapp.vision.find import FaceFinder, shared_verifier
 from webapp.vision.limits import MAX_FACE_SIZE, MIN_FACE_SIZE
 from webapp.vision.video import ReadStats, Sampling, VideoError, VideoInfo, probe
+
+# How an upload through the admin page is named in the videos folder (upload-<UTC time>-
+# <random>-<original name made safe>): the original part is the name shown.
+UPLOADED_FILE = re.compile(r"^upload-\d{8}-\d{6}-[0-9a-f]{6}-(?P<original>.+)$")
+
+
+def shown_name(path: str | Path) -> str:
+    """The name a video file is shown under: an upload's original name, else the file's."""
+    name = Path(path).name
+    match = UPLOADED_FILE.match(name)
+    return match["original"] if match else name
 
 
 @dataclass
@@ -77,8 +89,10 @@ def extract_faces(
     margin: float = Settings.crop_margin,
     detector: FaceDetector | None = None,
     progress: Progress | None = None,
+    name: str | None = None,
 ) -> ExtractionSummary:
-    """Scrape a video for faces and store every new crop.
+    """Scrape a video for faces and store every new crop. ``name`` is the name the video
+    is shown under (an upload's original file name); by default :func:`shown_name`.
 
     :raise VideoError: the file is missing, not a video, or truncated; the store is left
         as it was (a run that fails part-way removes the crops it added).
@@ -91,7 +105,7 @@ def extract_faces(
     video_id = video_store.save_video(
         conn,
         path=str(info.path.resolve()),
-        name=info.path.name,
+        name=name or shown_name(info.path),
         size_bytes=info.size_bytes,
         fingerprint=info.fingerprint,
         frame_count=info.frame_count,
@@ -111,8 +125,9 @@ def extract_faces(
     folder.mkdir(parents=True, exist_ok=True)
     remove_abandoned_files(folder)
     stats = ReadStats()
+    shown = video_store.get_video(conn, video_id)["name"]
     summary = ExtractionSummary(
-        video_id, extraction_id, info.path.name, info.frame_count, 0, 0, 0, 0, 0.0, sampling.seed
+        video_id, extraction_id, shown, info.frame_count, 0, 0, 0, 0, 0.0, sampling.seed
     )
     total = frames_to_read(info, sampling)
 

@@ -107,6 +107,19 @@ def _examples(
     ]
 
 
+def _other_faces(labels: list[int], outcome: Any) -> dict[str, Any]:
+    """The look-alike percents of the validated not-target crops, sorted: the faces a
+    visitor's score is placed among ("more like the target than 93% of the other faces in
+    the movie"). Validated crops only: the model never trained on them, so they score as
+    a stranger's face would, not lower."""
+    percents = sorted(
+        round(float(percent), 2)
+        for position, percent in zip(outcome.test_indices, outcome.test_percents, strict=True)
+        if labels[position] != TARGET
+    )
+    return {"percents": percents, "count": len(percents)}
+
+
 def _one_per_frame(
     ordered: list[dict[str, Any]], frames: dict[int, tuple[Any, ...]], skip: set[int] = frozenset()
 ) -> list[dict[str, Any]]:
@@ -194,6 +207,7 @@ def train_from_store(
         raise TrainingRefused(str(error)) from None
     report = outcome.report
     report["examples"] = _examples(ids, labels, outcome, _frames(rows))
+    report["other_faces"] = _other_faces(labels, outcome)
     report_progress(0.9, "comparing with the active version")
     held_out = {
         ids[position]: (labels[position], float(percent))

@@ -37,12 +37,16 @@ def save_video(
     width: int,
     height: int,
 ) -> int:
-    """Record a video (or, for a known fingerprint, where it now lives); return its id."""
+    """Record a video (or, for a known fingerprint, where it now lives); return its id.
+
+    A known video keeps the name it was first recorded under: the same movie extracted
+    from an upload and from the command line is shown under one name, whichever ran last.
+    """
     with transaction(conn):
         conn.execute(
             "INSERT INTO videos (path, name, size_bytes, fingerprint, frame_count, fps,"
             " width, height, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, name = excluded.name",
+            " ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path",
             (path, name, size_bytes, fingerprint, frame_count, fps, width, height, now()),
         )
         row = conn.execute("SELECT id FROM videos WHERE fingerprint = ?", (fingerprint,)).fetchone()

@@ -33,7 +33,7 @@ from webapp.vision.faces import Box, FaceDetector, cut, margin_box
 
 log = logging.getLogger(__name__)
 
-INSTALL = "pip install dlib-bin"
+INSTALL = ".venv/bin/pip install dlib-bin"
 
 # How the cascade frames a face that HOG boxes as (x, y, w, w): a larger square, a little
 # higher (HOG's box runs from the eyebrows to the chin, the cascade's takes in the

@@ -67,6 +67,8 @@ class RetrainForm(FlaskForm):
         ]
         if not self.extractor.data:  # not chosen (or an older form): the default
             self.extractor.data = default_extractor(get_settings().extractor, self.problems)
+        # The page hides the preset while one of these is chosen (static/retrain.js).
+        self.presetless = [e.name for e in EXTRACTORS.values() if not e.uses_preset]
 
 
 class TargetPhotosForm(FlaskForm):
@@ -133,7 +135,9 @@ def retrain():
     if problem:
         flash(f"Training was not started: {problem}")
         return redirect(url_for("training.dashboard"))
-    params = {"preset": form.preset.data, "extractor": form.extractor.data}
+    params = {"extractor": form.extractor.data}
+    if form.extractor.data not in form.presetless:  # a preset the features ignore is not kept
+        params["preset"] = form.preset.data
     return launch_job("train", params)
 
 

@@ -242,7 +242,10 @@ def extract_upload():
             )
             return _page(form, _folder_form(), 422)
         flash(f"Uploaded {storage.filename} as {final.name} in the videos folder.")
-        return launch_job("extract", form.job_params(final))
+        params = form.job_params(final)
+        if storage.filename:  # shown under the name it had on the admin's computer
+            params["name"] = storage.filename.replace("\\", "/").rsplit("/", 1)[-1][:200]
+        return launch_job("extract", params)
     finally:
         for part in parts:  # other files of the form, a refused or cut-off upload
             part.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from webapp.store import jobs as job_store
 from webapp.store import labels
 from webapp.store.db import MAX_INTEGER
 from webapp.store.settings import get_target_name
+from webapp.store.target_picture import target_picture
 from webapp.store.videos import crop_counts
 from webapp.web import auth
 
@@ -77,14 +78,21 @@ def report_examples(version: ModelVersion | None) -> list[dict[str, Any]]:
     return (version.metadata.get("report") or {}).get("examples", []) if version else []
 
 
+def has_target_picture(db: sqlite3.Connection, version: ModelVersion | None) -> bool:
+    """Whether ``/target-picture`` has a picture of the target to show."""
+    return target_picture(db, report_examples(version)) is not None
+
+
 def home_page(db: sqlite3.Connection, error: str | None = None, status: int = 200):
-    """The public home page: the selfie form (with an error), or what is coming."""
-    ready = active_model().current(db) is not None
+    """The public home page: the target and the selfie form (with an error), or "coming
+    soon" while no model is ready. Nothing about the admin's work (counts, commands) is
+    ever shown to visitors."""
+    version = active_model().current(db)
     page = render_template(
         "home.html",
-        ready=ready,
+        ready=version is not None,
         error=error,
-        counts=crop_counts(db),
+        has_target_picture=has_target_picture(db, version),
         target_name=target_name(),
         max_photo_mb=get_settings().max_photo_bytes // (1024 * 1024),
     )

@@ -24,10 +24,12 @@ from webapp.store.crop_scores import score_coverage
 from webapp.web import auth
 from webapp.web.helpers import (
     LABEL_NAMES,
+    active_model,
     admin_id,
     claim_seconds,
     crop_json,
     get_crop_or_404,
+    has_target_picture,
     progress_json,
     store_int,
     target_name,
@@ -87,6 +89,7 @@ def label_page():
         decisions=DECISIONS,
         label_names=LABEL_NAMES,
         target_name=target_name(),
+        has_target_picture=has_target_picture(db, active_model().current(db)),
         queue_order=queue_order(),
         coverage=score_coverage(db),
     )

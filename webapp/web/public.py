@@ -1,8 +1,13 @@
-"""What visitors see: the selfie page, its result, the JSON API and the health check.
+"""What visitors see: the selfie page, its result, shared results, the JSON API and the
+health check.
 
 Photos are read from the request into memory, scored and forgotten: never written to disk
 or to the store, never logged. Every scoring request counts against the client's rate
 limit, kept in the store so that all gunicorn workers share it.
+
+A result is shared as a link that carries only the percentage, the number of faces and the
+model version, signed with the app's secret key (:func:`share_token`): nobody can make a
+link that claims a score the app never gave, and no photo or face is ever in it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import sqlite3
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import (
@@ -23,16 +29,26 @@ from flask import (
     render_template,
     request,
     send_from_directory,
+    url_for,
 )
+from itsdangerous import BadData, URLSafeSerializer
+from werkzeug.datastructures import FileStorage
 
 from webapp.context import get_db, get_settings
-from webapp.learn.versions import ModelVersion
+from webapp.learn.standing import Standing, standing
+from webapp.learn.versions import DIRECTORY_NAME, ModelVersion, VersionError, read_metadata
 from webapp.operations.active_model import ActiveModel
 from webapp.store.db import ping
 from webapp.store.rate_limits import hit
 from webapp.store.target_picture import target_picture
 from webapp.web.auth import csrf
-from webapp.web.helpers import active_model, home_page, report_examples, target_name
+from webapp.web.helpers import (
+    active_model,
+    has_target_picture,
+    home_page,
+    report_examples,
+    target_name,
+)
 
 if TYPE_CHECKING:  # scoring's libraries (OpenCV, the model's) load with the first photo
     from webapp.operations.selfies import PhotoScore
@@ -40,6 +56,11 @@ if TYPE_CHECKING:  # scoring's libraries (OpenCV, the model's) load with the fir
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
+
+# The salt keeps a share link's signature from being valid for anything else signed with
+# the same key (a session cookie, a CSRF token), and the other way round.
+SHARE_SALT = "lookalike.shared-result.v1"
+MAX_SHARED_FACES = 100
 
 NO_FACE_TIPS = (
     "Use a photo where your face is well lit, facing the camera, not too small and not"
@@ -92,8 +113,18 @@ def _check_rate_limit(db: sqlite3.Connection) -> None:
         )
 
 
-def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
-    """Check limits, read the ``photo`` field and score it.
+def _chosen_photo() -> FileStorage | None:
+    """The ``photo`` the visitor chose. The page's form has two fields of that name (take a
+    selfie, choose a photo): the browser sends both, the one not used empty and nameless."""
+    uploads = request.files.getlist("photo")
+    if not uploads:
+        return None
+    return next((upload for upload in uploads if upload.filename), uploads[0])
+
+
+def _score_upload(db: sqlite3.Connection, page: bool = False) -> tuple[ModelVersion, PhotoScore]:
+    """Check limits, read the ``photo`` field and score it (``page``: from the page's form,
+    where sending no photo means none was chosen).
 
     :raise ScoringRefused: with the message and status the visitor gets.
     """
@@ -113,9 +144,11 @@ def _score_upload(db: sqlite3.Connection) -> tuple[ModelVersion, PhotoScore]:
             "Look-alike is not ready yet: no model has been trained. Please come back later.",
             503,
         )
-    upload = request.files.get("photo")
+    upload = _chosen_photo()
     if upload is None:
         raise ScoringRefused("Send the photo in a form field named 'photo'.", 400)
+    if page and not upload.filename:
+        raise ScoringRefused("Choose a photo or take a selfie first.", 400)
     limits = ImageLimits(
         max_bytes=get_settings().max_photo_bytes,
         max_pixels=get_settings().max_photo_pixels,
@@ -149,10 +182,12 @@ def score_page():
 
     db = get_db()
     try:
-        version, score = _score_upload(db)
+        version, score = _score_upload(db, page=True)
     except ScoringRefused as refused:
         page, status = home_page(db, str(refused), refused.status)
         return _with_retry_after(Response(page, status), refused)
+    shown = round(score.main.percent)
+    token = share_token(shown, len(score.faces), version.directory)
     faces = [
         {
             "number": number,
@@ -165,10 +200,87 @@ def score_page():
         "result.html",
         target_name=target_name(),
         main=faces[0],
+        shown_percent=shown,
         faces=faces,
         photo=_data_url("image/jpeg", photo_with_boxes_jpeg(score)) if len(faces) > 1 else None,
-        has_target_picture=target_picture(db, report_examples(version)) is not None,
+        has_target_picture=has_target_picture(db, version),
         model_version=version.directory,
+        standing=standing(version.metadata, shown),
+        share_url=url_for("public.shared_result", token=token, _external=True),
+    )
+
+
+@dataclass(frozen=True)
+class SharedResult:
+    """What a share link carries: nothing about the visitor but their score."""
+
+    percent: int
+    faces: int
+    model_version: str
+
+
+def _share_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SHARE_SALT)
+
+
+def share_token(percent: int, faces: int, model_version: str) -> str:
+    """The signed part of a share link: the shown percentage, the number of faces scored and
+    the model version, nothing else."""
+    return _share_serializer().dumps([int(percent), int(faces), model_version])
+
+
+def read_share_token(token: str) -> SharedResult | None:
+    """The result a share link carries, or None when it was not made by this app (forged,
+    edited, cut short, or signed with another key)."""
+    try:
+        data = _share_serializer().loads(token)
+    except BadData:
+        return None
+    if not (isinstance(data, list) and len(data) == 3):
+        return None
+    percent, faces, version = data
+    valid = (
+        type(percent) is int
+        and 0 <= percent <= 100
+        and type(faces) is int
+        and 1 <= faces <= MAX_SHARED_FACES
+        and isinstance(version, str)
+        and DIRECTORY_NAME.fullmatch(version)
+    )
+    return SharedResult(percent, faces, version) if valid else None
+
+
+def _standing_of(result: SharedResult) -> Standing | None:
+    """Where a shared percentage falls among the movie's other faces, if its model version
+    is still on disk."""
+    try:
+        metadata = read_metadata(get_settings().models_dir, result.model_version)
+    except (VersionError, OSError, ValueError):
+        return None
+    return standing(metadata, result.percent)
+
+
+@bp.get("/r/<token>")
+def shared_result(token: str):
+    """A shared result: the percentage and the target's picture, never the visitor's face.
+
+    :raise 404: the link was not made by this app (forged or edited).
+    """
+    result = read_share_token(token)
+    if result is None:
+        abort(
+            404,
+            description="This result link is not valid: it was changed or cut short."
+            " Ask for the link again, or try Look-alike yourself.",
+        )
+    db = get_db()
+    return render_template(
+        "shared.html",
+        result=result,
+        target_name=target_name(),
+        has_target_picture=has_target_picture(db, active_model().current(db)),
+        standing=_standing_of(result),
+        share_url=url_for("public.shared_result", token=token, _external=True),
     )
 
 
