@@ -1,6 +1,7 @@
 """How fast is the selfie scoring path, in-process and under gunicorn, in one run?
 
-    .venv/bin/python benchmarks/score.py [--repeat 60] [--requests 300] [--clients 4] [--json]
+    .venv/bin/python benchmarks/score.py [--repeat 60] [--requests 300] [--clients 4] [--rounds 3]
+        [--json]
 
 Builds real models first (faces extracted from ../shared/data/movie/dev_movie.mp4, labelled
 from its truth table, trained with the default preset): one with eigenfaces and, when dlib
@@ -21,9 +22,9 @@ For each set-up:
   ResNet for embeddings, then the SVM); what the request takes beyond them is the web's
   (form parsing, the store, the JSON);
 - gunicorn with 2 workers on 127.0.0.1: a bounded load (a fixed number of requests of the
-  720p JPEG from a few concurrent clients): requests/s, p50/p95, errors. Workers run the
-  ResNet on dlib's runtime through ``benchmarks/dlib_runtime_app.py`` (the app itself has
-  no such setting).
+  720p JPEG from a few concurrent clients, the set-ups' servers taking turns in rounds):
+  requests/s, p50/p95, errors. Workers run the ResNet on dlib's runtime through
+  ``benchmarks/dlib_runtime_app.py`` (the app itself has no such setting).
 
 Also counts the faces found by the naive path and by ours on every development photo (none
 may be lost), and prints the targets of face embeddings on onnxruntime: in-process p50 of
@@ -277,76 +278,75 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_load(setup: Setup, models: Path, data: bytes, requests: int, clients: int) -> dict:
-    port = free_port()
-    env = {
-        **os.environ,
-        "LOOKALIKE_INSTANCE": str(setup.instance),
-        "LOOKALIKE_MODELS": str(models),
-        "LOOKALIKE_BIND": f"127.0.0.1:{port}",
-        "LOOKALIKE_WORKERS": "2",
-        "LOOKALIKE_SCORE_RATE_LIMIT": "0",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "--pythonpath",
-            f"{ROOT},{ROOT / 'benchmarks'}",
-            setup.wsgi_app,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="me.jpg"'
-            "\r\nContent-Type: image/jpeg\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+class Server:
+    """gunicorn with 2 workers serving one set-up on a free port."""
 
-    def post() -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    def __init__(self, setup: Setup, models: Path, data: bytes, clients: int) -> None:
+        self.port, self.clients = free_port(), clients
+        env = {
+            **os.environ,
+            "LOOKALIKE_INSTANCE": str(setup.instance),
+            "LOOKALIKE_MODELS": str(models),
+            "LOOKALIKE_BIND": f"127.0.0.1:{self.port}",
+            "LOOKALIKE_WORKERS": "2",
+            "LOOKALIKE_SCORE_RATE_LIMIT": "0",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "--access-logfile",
+                "/dev/null",
+                "--pythonpath",
+                f"{ROOT},{ROOT / 'benchmarks'}",
+                setup.wsgi_app,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        boundary = uuid.uuid4().hex
+        self.body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="photo";'
+                ' filename="me.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        self.headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def post(self) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            connection.request("POST", "/api/score", body=body, headers=headers)
+            connection.request("POST", "/api/score", body=self.body, headers=self.headers)
             response = connection.getresponse()
             response.read()
             return response.status
         finally:
             connection.close()
 
-    def together(count: int, call: Callable[[], None]) -> None:
-        threads = [threading.Thread(target=call) for _ in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-    try:
-        deadline = time.monotonic() + 60
+    def warm_up(self) -> None:
+        deadline = time.monotonic() + 120
         while True:
             try:
-                post()
+                self.post()
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        # Each worker loads the scoring libraries and the model with its first photo:
-        # concurrent requests reach both workers before the clock starts.
+        # Concurrent requests reach both workers (each loads the model with its first
+        # photo) before the clock starts.
         for _ in range(3):
-            together(clients, post)
+            together(self.clients, self.post)
+
+    def load(self, requests: int) -> tuple[list[float], int, float]:
+        """``requests`` requests from the clients: latencies, errors, elapsed seconds."""
         latencies: list[float] = []
         errors = 0
         lock = threading.Lock()
@@ -361,7 +361,7 @@ def gunicorn_load(setup: Setup, models: Path, data: bytes, requests: int, client
                     remaining[0] -= 1
                 started = time.perf_counter()
                 try:
-                    ok = post() == 200
+                    ok = self.post() == 200
                 except OSError:
                     ok = False
                 with lock:
@@ -369,20 +369,52 @@ def gunicorn_load(setup: Setup, models: Path, data: bytes, requests: int, client
                     errors += not ok
 
         started = time.perf_counter()
-        together(clients, client)
-        elapsed = time.perf_counter() - started
+        together(self.clients, client)
+        return latencies, errors, time.perf_counter() - started
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def together(count: int, call: Callable[[], object]) -> None:
+    threads = [threading.Thread(target=call) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def gunicorn_loads(
+    setups: list[Setup], models: Path, data: bytes, requests: int, clients: int, rounds: int
+) -> dict:
+    """Every set-up served at once (idle servers cost nothing), loaded in turns: ``rounds``
+    rounds of ``requests / rounds`` requests each, so that a busy machine slows them alike."""
+    servers = {setup.name: Server(setup, models, data, clients) for setup in setups}
+    try:
+        for server in servers.values():
+            server.warm_up()
+        runs: dict[str, list[tuple[list[float], int, float]]] = {name: [] for name in servers}
+        for _ in range(rounds):
+            for name, server in servers.items():
+                runs[name].append(server.load(requests // rounds))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    return {
-        "requests": requests,
-        "clients": clients,
-        "workers": 2,
-        "requests_per_s": round(requests / elapsed, 1),
-        "p50_ms": percentile(latencies, 50),
-        "p95_ms": percentile(latencies, 95),
-        "errors": errors,
-    }
+        for server in servers.values():
+            server.stop()
+    results = {}
+    for name, parts in runs.items():
+        latencies = [t for part in parts for t in part[0]]
+        results[name] = {
+            "requests": len(latencies),
+            "clients": clients,
+            "workers": 2,
+            "rounds": rounds,
+            "requests_per_s": round(len(latencies) / sum(part[2] for part in parts), 1),
+            "p50_ms": percentile(latencies, 50),
+            "p95_ms": percentile(latencies, 95),
+            "errors": sum(part[1] for part in parts),
+        }
+    return results
 
 
 def instance_with_active(store: sqlite3.Connection, folder: Path, version_id: int) -> Path:
@@ -458,6 +490,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=60, help="in-process calls per photo")
     parser.add_argument("--requests", type=int, default=300, help="requests under gunicorn")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="turns the gunicorn set-ups take")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     if not SELFIE.is_file():
@@ -476,15 +509,15 @@ def main() -> int:
             "in_process": in_process(setups, photos, options.repeat),
             "breakdown": breakdown(setups, photos, options.repeat),
             "faces": faces_lost(ROOT / "benchmarks" / "out" / "naive_faces_we_miss.png"),
-            "gunicorn_720p": {},
+            "gunicorn_720p": gunicorn_loads(
+                setups,
+                work / "models",
+                photos["720p"],
+                options.requests,
+                options.clients,
+                options.rounds,
+            ),
         }
-        for setup in setups:
-            report["gunicorn_720p"][setup.name] = gunicorn_load(
-                setup, work / "models", photos["720p"], options.requests, options.clients
-            )
-            print(
-                f"  gunicorn {setup.name}: {report['gunicorn_720p'][setup.name]}", file=sys.stderr
-            )
         report["targets"] = targets(report)
     report["cores"], report["load_average"] = os.cpu_count(), [round(x, 1) for x in os.getloadavg()]
     if options.json:
@@ -531,7 +564,7 @@ def print_report(report: dict) -> None:
     for name, load in report["gunicorn_720p"].items():
         print(
             f"gunicorn, {name}: 2 workers, {load['clients']} clients, {load['requests']}"
-            f" requests of a 720p JPEG: {load['requests_per_s']} requests/s,"
+            f" requests of a 720p JPEG in {load['rounds']} turns: {load['requests_per_s']}/s,"
             f" p50 {load['p50_ms']:.1f} ms, p95 {load['p95_ms']:.1f} ms, errors {load['errors']}"
         )
     for row in report["targets"]:

@@ -1,7 +1,8 @@
 """Which model version visitors are scored with, as this process sees it.
 
-Light on purpose: every app builds one when it starts (``webapp.web.public``), and
-loading a version's libraries waits for the first photo.
+Apart from scoring (:mod:`webapp.operations.selfies`, which loads OpenCV and
+scikit-learn) because every app builds one when it starts (``webapp.web.public``): a
+version, and the libraries it needs, load when it is first asked for.
 """
 
 from __future__ import annotations
