@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -220,6 +221,31 @@ def trained_instance(tmp_path_factory, face_video) -> Path:
         )
     conn.close()
     return root
+
+
+def app_on(tmp_path: Path, source: Path | None, **config):
+    """An app on a copy of ``source`` (an instance and models folder, e.g.
+    ``trained_instance``), or on empty folders; CSRF off and the active model re-checked on
+    every request unless ``config`` says otherwise."""
+    if source is not None:
+        shutil.copytree(source, tmp_path / "copy")
+        root = tmp_path / "copy"
+    else:
+        root = tmp_path / "empty"
+    return new_app(root, **{"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, **config})
+
+
+@pytest.fixture
+def app_with_model(tmp_path, trained_instance):
+    """A copy of ``trained_instance`` served by a new app (CSRF off, models re-checked on
+    every request): what the public page's tests score with."""
+    return app_on(tmp_path, trained_instance)
+
+
+@pytest.fixture
+def public(app_with_model):
+    """A visitor's client of ``app_with_model``."""
+    return app_with_model.test_client()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from tests.browser import (
     needs_chromium,
     sideways_scroll,
 )
-from tests.test_public import app_on, jpeg, two_faces_rgb
+from tests.conftest import app_on
+from tests.test_public import jpeg, two_faces_rgb
 from webapp.context import get_db
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import browser_page, live_server, needs_chromium
+from tests.conftest import app_on
 from tests.test_browser_public import phone_photo
-from tests.test_public import app_on, jpeg, two_faces_rgb
+from tests.test_public import jpeg, two_faces_rgb
 
 pytestmark = needs_chromium
 

@@ -23,7 +23,8 @@ from tests.browser import (
     small_tap_targets,
     wait_until,
 )
-from tests.test_public import app_on, jpeg, two_faces_rgb
+from tests.conftest import app_on
+from tests.test_public import jpeg, two_faces_rgb
 from webapp.context import get_db
 from webapp.store.settings import set_target_name
 from webapp.vision import cv2

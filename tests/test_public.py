@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import new_app
+from tests.conftest import app_on
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.store.target_picture import set_target_picture
 from webapp.vision import cv2
 
 FACE_CENTRE = (220, 112)  # of the astronaut's face in the 512x512 photo
-
-
-def app_on(tmp_path: Path, source: Path | None, **config):
-    if source is not None:
-        shutil.copytree(source, tmp_path / "copy")
-        root = tmp_path / "copy"
-    else:
-        root = tmp_path / "empty"
-    return new_app(root, **{"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, **config})
-
-
-@pytest.fixture
-def app_with_model(tmp_path, trained_instance):
-    return app_on(tmp_path, trained_instance)
-
-
-@pytest.fixture
-def public(app_with_model):
-    return app_with_model.test_client()
 
 
 def jpeg(rgb: np.ndarray, **options) -> bytes:

@@ -9,21 +9,11 @@ import re
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tests.test_public import app_on, jpeg, post_photo
+from tests.test_public import jpeg, post_photo
 from webapp.learn.standing import MIN_OTHER_FACES, Standing, standing
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.web.public import SHARE_SALT
-
-
-@pytest.fixture
-def app_with_model(tmp_path, trained_instance):
-    return app_on(tmp_path, trained_instance)
-
-
-@pytest.fixture
-def public(app_with_model):
-    return app_with_model.test_client()
 
 
 def active_version(app) -> dict:
