@@ -43,6 +43,9 @@ class Extractor:
     # The RBF kernel's gamma for features with a metric of their own; None: searched, as
     # multiples of 1/width (right for whitened PCA components of unit variance).
     kernel_gamma: float | None = None
+    # Gammas in that metric the line search chooses from when there are enough target
+    # crops (webapp.learn.line); empty: kernel_gamma is always used.
+    kernel_gammas: tuple[float, ...] = ()
     # Fewest labelled crops of each class it trains from: a PCA needs many faces, a face
     # descriptor recognises a person from one photo.
     min_per_class: int = 8
