@@ -29,6 +29,7 @@ from webapp.learn.features.embeddings import (
     face_box_in_crop,
     model_problem,
 )
+from webapp.learn.line import MIN_TARGET_CROPS
 from webapp.learn.look_alike import face_for_model, score_largest_face
 from webapp.learn.versions import load_version
 from webapp.operations.describing import crop_descriptors, describe_crops
@@ -165,7 +166,8 @@ def test_target_variants_are_described_once_kept_and_train_with_the_target(
     ).fetchone()[0]
     assert kept == targets
     trained_on = targets - report["classes"]["target"]["support"]  # the held-out quarter
-    assert trained_on >= 8 and report["line"]["variants"] == embeddings.VARIANTS * trained_on
+    assert trained_on >= MIN_TARGET_CROPS
+    assert report["line"]["variants"] == embeddings.VARIANTS * trained_on
 
     described.clear()
     train_from_store(conn, crops, models, **options)

@@ -76,7 +76,8 @@ def test_other_people_are_grouped_into_people_and_each_target_crop_is_alone():
     assert len(set(groups[:12])) == 3
     assert len(set(groups[12:])) == 6 and not set(groups[12:]) & set(groups[:12])
     assert line.can_place_line(y, groups) is False  # 6 target crops: too few
-    assert line.can_place_line(np.array([0] * 12 + [1] * 8), np.arange(20) % 10) is True
+    enough = line.MIN_TARGET_CROPS
+    assert line.can_place_line(np.array([0] * 12 + [1] * enough), np.arange(12 + enough)) is True
 
 
 def test_the_equal_error_line_of_two_normal_classes():
