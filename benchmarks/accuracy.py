@@ -1,6 +1,6 @@
-"""How good is each extractor and preprocessing preset? Three tasks from ../shared/data.
+"""How good is each extractor and preprocessing preset? Four tasks from ../shared/data.
 
-    .venv/bin/python benchmarks/accuracy.py [--every 5] [--task movie|orl|photos]...
+    .venv/bin/python benchmarks/accuracy.py [--every 5] [--task movie|orl|photos|lfw]...
         [--extractor eigenfaces|face-embeddings]... [--json]
 
 One row per task x extractor x preset (face-embeddings has no preset): accuracy,
@@ -22,6 +22,17 @@ the movie task the target photo's percentage and how many other photos score as 
 3. photos -> photos: each person in ``photos/people`` with several photos in turn as the
    target; every photo of the folder is held out once (leave-one-out) and scored by a
    model trained on all the others; scores pooled per target, then averaged.
+4. lfw: three look-alike tasks cut from Labeled Faces in the Wild (``lfw/<task>/train`` and
+   ``test``, each ``1`` the target, ``0`` hard look-alikes; see its README), run as the app
+   runs them: ``import-folders`` of ``train`` into a fresh store, ``train``, ``evaluate``
+   of ``test`` (the operations behind those commands). Per task: ROC AUC, the target's F1
+   at 50%, the target's photos under 50% and the other people's photos at or over 50%,
+   by file name.
+
+The movie task also trains few-shot (face embeddings only: eigenfaces need 8 crops of each
+class): 1, 3 and 6 target crops drawn at random (several draws) and every not-target crop;
+for each, the target photo's percent, the ROC AUC over the photos, and how many other
+people's photos reach 50%.
 """
 
 from __future__ import annotations
@@ -56,7 +67,9 @@ from webapp.learn.look_alike import face_for_model  # noqa: E402
 from webapp.learn.model import TARGET, fit_model  # noqa: E402
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS  # noqa: E402
 from webapp.learn.versions import load_version  # noqa: E402
+from webapp.operations.evaluation import score_folder  # noqa: E402
 from webapp.operations.extraction import extract_faces  # noqa: E402
+from webapp.operations.folders import import_folders  # noqa: E402
 from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.store import labels as label_store  # noqa: E402
@@ -71,7 +84,7 @@ from webapp.vision.faces import (  # noqa: E402
     margin_box,
     model_input,
 )
-from webapp.vision.images import decode_upload  # noqa: E402
+from webapp.vision.images import ImageLimits, decode_upload  # noqa: E402
 from webapp.vision.video import Sampling  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -81,7 +94,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 FACE_SIZE = 224  # the app's default model input
 MARGIN = 0.25  # the app's default crop margin
 EMBEDDINGS = embeddings.NAME
-TASKS = ("movie", "orl", "photos")
+TASKS = ("movie", "orl", "photos", "lfw")
+LFW_TASKS = ("alvaro_uribe", "megawati_sukarnoputri", "serena_williams")
+PHOTO_LIMITS = ImageLimits(max_bytes=15 * 1024 * 1024, max_pixels=50_000_000)  # the app's
+FEW_SHOT = (1, 3, 6)  # target crops
+LFW_NAMES_SHOWN = 6  # photos on the wrong side of 50% named in the table, at most
+FEW_SHOT_DRAWS = 5
 
 Combo = tuple[str, str | None]  # (extractor, preset or None)
 
@@ -205,13 +223,130 @@ def movie_task(every: int, chosen: list[Combo]) -> dict:
                 **scores(truth, percents, decisions),
                 "target_percent": float(target),
                 "others_at_or_above_target": int(sum(p >= target for p in others)),
+                "others_over_50": int(sum(p >= 50 for p in others)),
                 "others_max_percent": float(max(others)),
                 "held_out_auc": result.report["roc_auc"],
                 "train_seconds": result.report["seconds"],
+                "best_params": result.report["best_params"],
             }
             results[f"{extractor}/{preset or '-'}"] = row
             print(f"  movie {extractor}/{preset}: {row}", file=sys.stderr)
-    return {"counts": {**counts, "photos": len(faces)}, "rows": results}
+        few_shot = {
+            extractor: few_shot_rows(conn, crops, work, extractor, faces, truth)
+            for extractor in dict.fromkeys(name for name, _ in chosen)
+            if get_extractor(extractor).min_per_class <= min(FEW_SHOT)
+        }
+    return {"counts": {**counts, "photos": len(faces)}, "rows": results, "few_shot": few_shot}
+
+
+def few_shot_rows(
+    conn: Any, crops: Path, work: Path, extractor: str, faces: dict, truth: list[int]
+) -> dict[str, Any]:
+    """Train from ``n`` target crops drawn at random (the others unlabelled for the time)
+    and every not-target crop, for each ``n`` in :data:`FEW_SHOT`, several draws each;
+    score the photos. The labels are put back afterwards."""
+    user = users.create_user(conn, f"few-shot-{extractor}", "-")
+    targets = [row[0] for row in conn.execute("SELECT id FROM crops WHERE label = 'target'")]
+    rng = np.random.default_rng(0)
+    rows: dict[str, Any] = {}
+    for n in FEW_SHOT:
+        draws = []
+        for _ in range(FEW_SHOT_DRAWS):
+            kept = set(rng.choice(targets, n, replace=False).tolist())
+            label_store.set_labels(conn, user, {i: None for i in targets if i not in kept})
+            try:
+                result = train_from_store(
+                    conn, crops, work / "models", extractor=extractor, activate="always"
+                )
+            finally:
+                label_store.set_labels(conn, user, dict.fromkeys(targets, "target"))
+            version = load_version(work / "models", result.directory)
+            percents, _ = score_version(version, list(faces.values()))
+            others = [p for p, t in zip(percents, truth, strict=True) if not t]
+            draws.append(
+                {
+                    "target_percent": float(percents[truth.index(1)]),
+                    "auc": float(roc_auc_score(truth, percents)),
+                    "others_over_50": int(sum(p >= 50 for p in others)),
+                    "others_max_percent": float(max(others)),
+                    "best_params": result.report["best_params"],
+                }
+            )
+        rows[str(n)] = {
+            "draws": draws,
+            "target_percent_median": float(np.median([d["target_percent"] for d in draws])),
+            "target_over_50": int(sum(d["target_percent"] >= 50 for d in draws)),
+            "auc_mean": float(np.mean([d["auc"] for d in draws])),
+            "others_over_50": int(sum(d["others_over_50"] for d in draws)),
+        }
+        print(f"  movie few-shot {extractor} n={n}: {rows[str(n)]}", file=sys.stderr)
+    return rows
+
+
+# --- LFW look-alike tasks, as the app's commands run them ---
+
+
+def lfw_task(chosen: list[Combo]) -> dict:
+    folder = DATA / "lfw"
+    missing = [name for name in LFW_TASKS if not (folder / name / "train").is_dir()]
+    if missing:
+        message = f"the LFW tasks are missing: expected {', '.join(missing)} in {folder}"
+        print(f"lfw: {message}", file=sys.stderr)
+        return {"missing": message, "rows": {}}
+    results: dict[str, Any] = {}
+    for name in LFW_TASKS:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            conn = open_store(work / "lookalike.sqlite3")
+            crops = work / "crops"
+            imported = import_folders(
+                conn, crops, folder / name / "train", size=FACE_SIZE, margin=MARGIN
+            )
+            for extractor, preset in chosen:
+                result = train_from_store(
+                    conn,
+                    crops,
+                    work / "models",
+                    preset=preset or DEFAULT_PRESET,
+                    extractor=extractor,
+                    face_size=FACE_SIZE,
+                    activate="always",
+                )
+                version = load_version(work / "models", result.directory)
+                evaluation = score_folder(version, folder / name / "test", PHOTO_LIMITS)
+                row = lfw_row(evaluation)
+                row.update(
+                    imported=imported.imported,
+                    best_params=result.report["best_params"],
+                    train_seconds=result.report["seconds"],
+                )
+                results[f"{name} {extractor}/{preset or '-'}"] = row
+                print(f"  lfw {name} {extractor}/{preset}: {row}", file=sys.stderr)
+            conn.close()
+    return {"rows": results}
+
+
+def lfw_row(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The figures at the 50% line and who is on the wrong side of it, by file name."""
+    images = evaluation["images"]
+    targets = [item for item in images if item["truth"] == 1]
+    others = [item for item in images if item["truth"] == 0]
+
+    def named(items: list[dict[str, Any]]) -> list[list[Any]]:
+        return [[Path(item["file"]).name, round(item["percent"], 1)] for item in items]
+
+    return {
+        "auc": evaluation["roc_auc"],
+        "f1": evaluation["target"]["f1"],
+        "precision": evaluation["target"]["precision"],
+        "recall": evaluation["target"]["recall"],
+        "targets": len(targets),
+        "others": len(others),
+        "targets_under_50": named([item for item in targets if item["percent"] < 50]),
+        "others_over_50": named([item for item in others if item["percent"] >= 50]),
+        "others_max_percent": max(item["percent"] for item in others),
+        "skipped": len(evaluation["skipped"]),
+    }
 
 
 # --- Inputs of each extractor, computed once per picture ---
@@ -331,14 +466,18 @@ def print_table(report: dict) -> None:
     header = (
         f"{'task':<7} {'extractor / preset':<22} {'acc':>6} {'prec':>6} {'recall':>6}"
         f" {'f1':>6} {'AUC %':>6} {'AUC d':>6} {'target %':>9} {'others >=':>9}"
+        f" {'others>=50':>10}"
     )
     print(header)
     print("-" * len(header))
-    for task in TASKS:
+    for task in ("movie", "orl", "photos"):
         for key, row in (report.get(task) or {}).get("rows", {}).items():
             extra = ""
             if "target_percent" in row:
-                extra = f" {row['target_percent']:>9.1f} {row['others_at_or_above_target']:>9d}"
+                extra = (
+                    f" {row['target_percent']:>9.1f} {row['others_at_or_above_target']:>9d}"
+                    f" {row['others_over_50']:>10d}"
+                )
             print(
                 f"{task:<7} {key:<22} {row['accuracy']:>6.3f} {row['precision']:>6.3f}"
                 f" {row['recall']:>6.3f} {row['f1']:>6.3f} {row['auc']:>6.3f}"
@@ -346,14 +485,42 @@ def print_table(report: dict) -> None:
             )
     print(
         "AUC %: ROC AUC of the look-alike percentage; AUC d: of the SVM's decision function."
-        " ORL and photos rows are means over the targets."
+        " ORL and photos rows are means over the targets. others>=50: other people's photos"
+        " at or over 50%."
     )
+    for extractor, rows in (report.get("movie") or {}).get("few_shot", {}).items():
+        print(f"\nmovie, few-shot ({extractor}): n target crops, {FEW_SHOT_DRAWS} draws each")
+        print(f"{'n':>3} {'target % (each draw)':<36} {'AUC':>6} {'others>=50':>10}")
+        for n, row in rows.items():
+            each = " ".join(f"{d['target_percent']:5.1f}" for d in row["draws"])
+            print(f"{n:>3} {each:<36} {row['auc_mean']:>6.3f} {row['others_over_50']:>10d}")
+    lfw = report.get("lfw")
+    if lfw is not None:
+        print("\nlfw: train on TASK/train, score TASK/test as `evaluate` does")
+        if lfw.get("missing"):
+            print(f"  not run: {lfw['missing']}")
+        else:
+            print(
+                f"{'task':<22} {'extractor / preset':<22} {'AUC':>6} {'F1@50':>6}"
+                f" {'targets<50':>10} {'others>=50':>10} {'max other %':>11}"
+            )
+        for key, row in lfw["rows"].items():
+            name, combo = key.split(" ")
+            under = f"{len(row['targets_under_50'])} of {row['targets']}"
+            print(
+                f"{name:<22} {combo:<22} {row['auc']:>6.3f} {row['f1']:>6.3f} {under:>10}"
+                f" {len(row['others_over_50']):>10d} {row['others_max_percent']:>11.1f}"
+            )
+            wrong = row["targets_under_50"] + row["others_over_50"]
+            if len(wrong) <= LFW_NAMES_SHOWN:  # a long list: in the JSON (--json)
+                for file, percent in wrong:
+                    print(f"{'':<22}   {file} {percent:.1f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=5, help="average frame gap when extracting")
-    parser.add_argument("--task", action="append", choices=TASKS, help="default: all three")
+    parser.add_argument("--task", action="append", choices=TASKS, help="default: all four")
     parser.add_argument(
         "--extractor",
         action="append",
@@ -363,7 +530,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if not DATA.is_dir():
-        sys.exit(f"The development data is missing: expected it at {DATA} (see its README).")
+        sys.exit(
+            f"The development data is missing: expected it at {DATA} (the movie, the photos,"
+            " ORL and LFW tasks; see its README). Nothing was measured."
+        )
     extractors = args.extractor or ["eigenfaces", EMBEDDINGS]
     if EMBEDDINGS in extractors and embeddings.model_problem():
         sys.exit(embeddings.model_problem())
@@ -376,6 +546,8 @@ def main() -> None:
         report["orl"] = orl_task(chosen)
     if "photos" in tasks:
         report["photos"] = photos_task(chosen)
+    if "lfw" in tasks:
+        report["lfw"] = lfw_task(chosen)
     if args.json:
         print(json.dumps(report))
     else:

@@ -30,6 +30,7 @@ from webapp.learn.features.embeddings import (
     face_box_in_crop,
     model_problem,
 )
+from webapp.learn.line import MIN_TARGET_CROPS
 from webapp.learn.look_alike import face_for_model, score_largest_face
 from webapp.learn.versions import load_version
 from webapp.operations.describing import crop_descriptors, describe_crops
@@ -113,6 +114,65 @@ def test_the_transformer_uses_kept_descriptors_as_they_are(monkeypatch):
     features = FaceEmbeddings().fit(list(vectors))
     # dlib's metric as it is: the SVM's kernel width is set in its units (KERNEL_GAMMA).
     assert np.array_equal(features.transform(list(vectors)), vectors)
+
+
+# --- The target's variants: mirrored and jittered copies ---
+
+
+def test_variants_are_the_mirror_and_repeatable_jitters_as_near_as_dlibs(astronaut_bgr):
+    import dlib
+
+    face = FaceInImage(astronaut_bgr, largest_face(astronaut_bgr))
+    chip = embeddings.face_chip(face)
+    chips = embeddings.variant_chips(chip)
+    assert len(chips) == embeddings.VARIANTS == 1 + embeddings.JITTERS
+    assert np.array_equal(chips[0], chip[:, ::-1])
+    again = embeddings.variant_chips(chip.copy())  # seeded from the pixels: the same copies
+    assert all(np.array_equal(a, b) for a, b in zip(chips, again, strict=True))
+    assert all(c.shape == chip.shape and not np.array_equal(c, chip) for c in chips[1:])
+
+    reference = describe_face(astronaut_bgr, face.box)
+    variants = embeddings.describe_variants([face])
+    assert variants.shape == (1, embeddings.VARIANTS, 128)
+    ours = [distance(reference, v) for v in variants[0]]
+    _, describe = embeddings.load_models()
+    theirs = [distance(reference, v) for v in describe(dlib.jitter_image(chip, 12))]
+    assert min(ours) > 0 and max(ours) < SAME_PERSON  # the same person, seen a little apart
+    assert np.mean(theirs) / 2 < np.mean(ours) < 2 * np.mean(theirs)
+
+
+def test_target_variants_are_described_once_kept_and_train_with_the_target(
+    tmp_path, trained_instance, monkeypatch
+):
+    root, conn = copy_of(trained_instance, tmp_path)
+    crops, models = root / "instance" / "crops", root / "models"
+    described: list[int] = []
+    real = embeddings.describe_variants
+
+    def counting(faces):
+        described.append(len(faces))
+        return real(faces)
+
+    monkeypatch.setattr(embeddings, "describe_variants", counting)
+    targets = model_store.training_counts(conn)["target"]
+    options = {"extractor": "face-embeddings", "space": SMALL_SEARCH, "describe_workers": 1}
+    messages: list[str] = []
+    report = train_from_store(
+        conn, crops, models, progress=lambda f, m: messages.append(m), **options
+    ).report
+    assert sum(described) == targets  # the target's crops only
+    assert any(m.startswith("mirrored and moved target faces: ") for m in messages)
+    kept = conn.execute(
+        "SELECT COUNT(*) FROM crop_descriptors WHERE model = ?", (embeddings.VARIANTS_MODEL,)
+    ).fetchone()[0]
+    assert kept == targets
+    trained_on = targets - report["classes"]["target"]["support"]  # the held-out quarter
+    assert trained_on >= MIN_TARGET_CROPS
+    assert report["line"]["variants"] == embeddings.VARIANTS * trained_on
+
+    described.clear()
+    train_from_store(conn, crops, models, **options)
+    assert described == []  # kept: the second training described no variant
 
 
 # --- A missing model: the message and the eigenfaces fallback ---

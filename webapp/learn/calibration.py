@@ -1,9 +1,11 @@
 """The look-alike percentage: a sigmoid of the SVM's decision value that cannot run backwards.
 
-``p = 1 / (1 + exp(-a * d))`` with ``d`` the SVM decision value and ``a > 0`` fitted by
-maximum likelihood (Platt's smoothed targets) on decision values the SVM did not train on.
-Because ``a`` is positive, ``p >= 0.5`` exactly when ``d >= 0`` (the model predicts the
-target) and ``p`` orders faces as the decision function does. We do not use
+``p = 1 / (1 + exp(-a * d))`` with ``d`` the SVM decision value measured from the line
+(``d = svm(x) - line``; the line is 0, the SVM's own, unless :mod:`webapp.learn.line`
+placed it) and ``a > 0`` fitted by maximum likelihood (Platt's smoothed targets) on
+decision values the SVM did not train on. Because ``a`` is positive, ``p >= 0.5`` exactly
+when ``d >= 0`` (the model predicts the target) and ``p`` orders faces as the decision
+function does. We do not use
 ``SVC(probability=True)``: its internal Platt fit has a free offset and sign, came out
 inverted with few target images (ORL, 5 target images: probability AUC 0.04 against a
 decision AUC of 0.96), and scikit-learn 1.9 deprecates it.
@@ -58,19 +60,31 @@ class SigmoidCalibratedSVC(ClassifierMixin, BaseEstimator):
 
     ``fit`` computes cross-validated decision values on the training data (each from an
     SVC that did not see that face), fits the slope on them, then fits the SVC on all of
-    it. Classes must be 0 (not target) and 1 (target).
+    it; or, given ``held_out`` (decision values and labels computed elsewhere, as the line
+    search does), fits the slope on those. Classes must be 0 (not target) and 1 (target).
+    ``line``: the SVC decision value that reads 50%.
     """
 
-    def __init__(self, svc: SVC | None = None, cv: int = 5, random_state: int = 0) -> None:
+    # Versions saved before the line existed have no such attribute: theirs is the SVM's.
+    line = 0.0
+
+    def __init__(
+        self, svc: SVC | None = None, cv: int = 5, random_state: int = 0, line: float = 0.0
+    ) -> None:
         self.svc = svc
         self.cv = cv
         self.random_state = random_state
+        self.line = line
 
-    def fit(self, X, y):
+    def fit(self, X, y, held_out: tuple[np.ndarray, np.ndarray] | None = None):
         y = np.asarray(y)
         svc = clone(self.svc if self.svc is not None else SVC(class_weight="balanced"))
         smallest = int(np.bincount(y, minlength=2).min())
-        if smallest >= 2:
+        if held_out is not None:
+            decisions, labels = (np.asarray(values) for values in held_out)
+            held_out = decisions - self.line
+            self.slope_ = fit_slope(held_out, labels)
+        elif smallest >= 2:
             folds = max(2, min(self.cv, smallest))
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             held_out = cross_val_predict(svc, X, y, cv=splitter, method="decision_function")
@@ -84,7 +98,7 @@ class SigmoidCalibratedSVC(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        return self.svc_.decision_function(X)
+        return self.svc_.decision_function(X) - self.line
 
     def predict_proba(self, X) -> np.ndarray:
         p = sigmoid(self.decision_function(X), self.slope_)

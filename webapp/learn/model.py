@@ -3,6 +3,8 @@
 The search fits the PCA once per number of components on the training part and searches
 the SVM's C and gamma on the transformed data: a pipeline-level grid search refits the
 PCA for every candidate and fold, dozens of times slower (benchmarks/train.py).
+Face embeddings with enough target crops choose the kernel width, C and the 50% line
+together instead, on folds that hold whole people out (:mod:`webapp.learn.line`).
 The test part (25%, stratified) is split off first and only ever scored.
 """
 
@@ -25,8 +27,9 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_sp
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
 
+from webapp.learn import line as line_search
 from webapp.learn.calibration import SigmoidCalibratedSVC
-from webapp.learn.features import DEFAULT_EXTRACTOR, get_extractor
+from webapp.learn.features import DEFAULT_EXTRACTOR, Extractor, get_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET
 from webapp.learn.verdict import intervals, parameters_in_words, verdict, warnings
 
@@ -42,6 +45,7 @@ FEW_SHOT_C = 10.0
 CV_METRIC = "balanced_accuracy"
 
 Progress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
+Variants = Sequence[np.ndarray | None]  # per crop: extra training rows made from it, or None
 
 
 class TrainingError(ValueError):
@@ -65,6 +69,9 @@ class FittedModel:
     best_params: dict[str, Any]
     cv_score: float | None  # None: too few crops of a class to search by cross-validation
     cv_folds: int
+    cv_metric: str = CV_METRIC
+    # The line search's choice and every candidate it tried (None: not searched).
+    line: dict[str, Any] | None = None
 
 
 @dataclass
@@ -97,9 +104,12 @@ def fit_model(
     space: SearchSpace | None = None,
     progress: Progress | None = None,
     random_state: int = 0,
+    variants: Variants | None = None,
 ) -> FittedModel:
     """Fit a model on ``faces`` (all of them: split before calling) with labels 1/0. With a
-    single crop of a class nothing can be searched: C is :data:`FEW_SHOT_C`."""
+    single crop of a class nothing can be searched: C is :data:`FEW_SHOT_C`. An extractor
+    with kernel widths to choose from, given enough target crops, places the 50% line too
+    (:func:`_fit_with_line`, with ``variants``: extra training rows per crop, or None)."""
     space = space or SearchSpace()
     y = np.asarray(y, dtype=int)
     _check_counts(y, 1, "faces in the training part")
@@ -107,6 +117,10 @@ def fit_model(
     features = chosen.make(preset)
     X = features.fit(faces, y).transform(faces)
     folds = _cv_folds(y, space.cv_folds)
+    if chosen.kernel_gammas and not chosen.uses_pca:
+        groups = line_search.people_groups(X, y)
+        if line_search.can_place_line(y, groups):
+            return _fit_with_line(X, y, features, chosen, space, progress, random_state, variants)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=random_state)
     svc = SVC(kernel="rbf", class_weight="balanced")
 
@@ -152,6 +166,55 @@ def fit_model(
     if progress:
         progress(1.0, "search done")
     return FittedModel(Pipeline(steps), params, score, folds)
+
+
+def _fit_with_line(
+    X: np.ndarray,
+    y: np.ndarray,
+    features: Any,
+    chosen: Extractor,
+    space: SearchSpace,
+    progress: Progress | None,
+    random_state: int,
+    variants: Variants | None,
+) -> FittedModel:
+    """Kernel width, C and 50% line from group-aware cross-validation
+    (:func:`webapp.learn.line.choose_line`); the SVM is then fitted on every crop and its
+    variants, the slope on the chosen candidate's held-out values."""
+    if progress:
+        progress(0.0, "searching: kernel width, C and the 50% line")
+    choice = line_search.choose_line(
+        X,
+        y,
+        gammas=chosen.kernel_gammas,
+        Cs=space.C,
+        variants=variants,
+        folds=space.cv_folds,
+        random_state=random_state,
+    )
+    best = choice.best
+    extra_X, extra_y, _ = line_search.stack_variants(y, variants, X.shape[1])
+    X_fit, y_fit = np.vstack([X, extra_X]), np.concatenate([y, extra_y])
+    svc = SVC(kernel="rbf", class_weight="balanced", C=best.C, gamma=best.gamma)
+    floor = line_search.far_away_floor(float(svc.fit(X_fit, y_fit).intercept_[0]))
+    line = max(best.line, floor)
+    calibrated = SigmoidCalibratedSVC(svc, line=line, random_state=random_state)
+    calibrated.fit(X_fit, y_fit, held_out=(choice.decisions, choice.labels))
+    params = {"n_components": None, "C": best.C, "gamma": best.gamma, "line": round(line, 4)}
+    summary = {
+        **best.as_dict(),
+        "line": round(line, 4),
+        "raised_to_far_away_floor": bool(floor > best.line),
+        "people_held_out": choice.people,
+        "variants": int(len(extra_y)),
+        "tried": [candidate.as_dict() for candidate in choice.tried],
+    }
+    if progress:
+        progress(1.0, "search done")
+    pipeline = Pipeline([("features", features), ("svm", calibrated)])
+    return FittedModel(
+        pipeline, params, best.target_f1, choice.folds, cv_metric="target_f1", line=summary
+    )
 
 
 def evaluate(pipeline: Pipeline, faces: Sequence[np.ndarray], y: Sequence[int]) -> dict[str, Any]:
@@ -211,21 +274,25 @@ def train(
     space: SearchSpace | None = None,
     progress: Progress | None = None,
     random_state: int = 0,
+    variants: Variants | None = None,
 ) -> TrainingOutcome:
     """Validate and fit: with at least :data:`MIN_PER_CLASS` crops of each class, 25% are
     held out (stratified) and the model fitted on the rest is scored on them; with fewer,
     each crop is scored by a model fitted without it (:func:`validate_by_folds`) and the
-    model is fitted on all of them."""
+    model is fitted on all of them. ``variants[i]``: extra training rows made from crop
+    ``i`` (mirrored, jittered), used only while crop ``i`` is in a training part."""
     started = time.perf_counter()
     y = np.asarray(labels, dtype=int)
     _check_counts(y, get_extractor(extractor).min_per_class, "faces")
     pick = _picker(faces)
     options = dict(extractor=extractor, preset=preset, space=space, random_state=random_state)
+    if variants is not None:
+        options["variants_of"] = lambda at: [variants[i] for i in at]
     if np.bincount(y, minlength=2).min() >= MIN_PER_CLASS:
         train_at, test_at = train_test_split(
             np.arange(len(y)), test_size=TEST_SIZE, stratify=y, random_state=random_state
         )
-        fitted = fit_model(pick(train_at), y[train_at], progress=progress, **options)
+        fitted = _fit_part(pick, y, train_at, progress=progress, **options)
         percents = look_alike_percents(fitted.pipeline, pick(test_at))
         report = evaluate(fitted.pipeline, pick(test_at), y[test_at])
         validation = {
@@ -235,7 +302,7 @@ def train(
         }
     else:
         test_at, percents, validation = validate_by_folds(pick, y, progress=progress, **options)
-        fitted = fit_model(pick(np.arange(len(y))), y, **options)
+        fitted = _fit_part(pick, y, np.arange(len(y)), **options)
         train_at = np.arange(len(y))
         report = binary_scores(y[test_at], (percents >= 50).astype(int), percents)
         report["percent_roc_auc"] = report["roc_auc"]
@@ -245,10 +312,11 @@ def train(
         best_params=fitted.best_params,
         validation=validation,
         cv_score={
-            "metric": CV_METRIC,
+            "metric": fitted.cv_metric,
             "mean": None if fitted.cv_score is None else round(fitted.cv_score, 4),
             "folds": fitted.cv_folds,
         },
+        line=fitted.line,
         calibration={"slope": fitted.pipeline[-1].slope_},
         data_counts={
             "target": int((y == TARGET).sum()),
@@ -262,7 +330,7 @@ def train(
     report["warnings"] = warnings(report)
     report["verdict"] = verdict(report)
     report["parameters_in_words"] = parameters_in_words(
-        fitted.best_params, report["calibration"]["slope"]
+        fitted.best_params, report["calibration"]["slope"], fitted.line
     )
     return TrainingOutcome(fitted.pipeline, report, test_at, percents)
 
@@ -288,7 +356,7 @@ def validate_by_folds(
             continue
         if progress:
             progress(number / len(folds), f"validating: fold {number + 1} of {len(folds)}")
-        fitted = fit_model(pick(train_at), y[train_at], **options)
+        fitted = _fit_part(pick, y, train_at, **options)
         scored.extend(test_at.tolist())
         percents.extend(look_alike_percents(fitted.pipeline, pick(test_at)).tolist())
     order = np.argsort(scored)
@@ -307,6 +375,19 @@ def validate_by_folds(
         )
     summary = {"method": "leave-one-out", "held_out": len(at), "not_scored": missed, "text": text}
     return at, percents_at, summary
+
+
+def _fit_part(
+    pick: Callable[[np.ndarray], Any],
+    y: np.ndarray,
+    at: np.ndarray,
+    *,
+    variants_of: Callable[[np.ndarray], Variants] | None = None,
+    **options: Any,
+) -> FittedModel:
+    """:func:`fit_model` on the crops at ``at`` (and their variants, when there are any)."""
+    variants = variants_of(at) if variants_of else None
+    return fit_model(pick(at), y[at], variants=variants, **options)
 
 
 def _picker(faces: Sequence[np.ndarray] | np.ndarray) -> Callable[[np.ndarray], Any]:

@@ -107,8 +107,11 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def parameters_in_words(params: dict[str, Any], slope: float | None) -> list[str]:
-    """The search's choices as an admin can read them."""
+def parameters_in_words(
+    params: dict[str, Any], slope: float | None, line: dict[str, Any] | None = None
+) -> list[str]:
+    """The search's choices as an admin can read them (``line``: the line search's
+    summary, when the line was placed from held-out crops)."""
     words = []
     n = params.get("n_components")
     words.append(
@@ -126,6 +129,23 @@ def parameters_in_words(params: dict[str, Any], slope: float | None) -> list[str
             f"Kernel width gamma = {params['gamma']:.3g}: how far one crop's influence reaches"
             " (higher: only very similar faces count as alike)."
         )
+    if line is not None:
+        words.append(
+            f"Kernel width, C and the 50% line chosen together: {len(line['tried'])} settings"
+            f" tried on folds that held whole people out ({line['people_held_out']} people among"
+            " the not-target crops); this one separates the target from people it never saw"
+            f" best ({line['separation']:.2f} standard deviations apart)."
+        )
+        words.append(
+            f"The 50% line sits at the SVM's decision value {line['line']:+.3g}, not 0: where as"
+            " many of the target's held-out crops are expected under it as other people over"
+            f" it ({line['strangers_over']:.1%} of the held-out other people are over it)."
+        )
+        if line.get("variants"):
+            words.append(
+                f"The target's crops also trained mirrored and slightly moved"
+                f" ({line['variants']} extra faces)."
+            )
     if slope is not None:
         words.append(
             f"Calibration slope {slope:.3g}: turns the SVM's decision value into the"

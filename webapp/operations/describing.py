@@ -1,6 +1,7 @@
 """Describe crops once and keep the descriptors: the operation behind the ``describe`` job,
 and what training and scoring the unlabelled crops call for extractors that keep their
-features (``Extractor.cached_as``).
+features (``Extractor.cached_as``). The target crops' variants (mirrored and jittered
+copies, ``Extractor.variants_cached_as``) are described at training and kept the same way.
 
 Store + core, no Flask. Each batch commits on its own: a run that stops half-way keeps
 what it described, and the next one describes only the rest.
@@ -30,6 +31,7 @@ from webapp.store import descriptors as descriptor_store
 
 # The store key of the descriptors: the extractor's, so training and scoring find them.
 DESCRIPTOR_MODEL = embeddings.EXTRACTOR.cached_as
+VARIANTS_MODEL = embeddings.EXTRACTOR.variants_cached_as
 BATCH = 64  # crops per commit (and per progress report)
 PR_SET_PDEATHSIG = 1  # prctl(2)
 PART = 8  # crops a process reads, aligns and describes at a time: keeps every process busy
@@ -42,6 +44,18 @@ def _describe_part(crops_dir: str, rows: list[dict[str, Any]]) -> list[np.ndarra
     found = [face for face in faces if face is not None]
     vectors = iter(embeddings.describe_faces(found))
     return [None if face is None else next(vectors) for face in faces]
+
+
+def _variants_part(crops_dir: str, rows: list[dict[str, Any]]) -> list[np.ndarray | None]:
+    """Read, align and describe the variants of some crops: one (variants, 128) array per
+    crop, None for a crop whose file is gone."""
+    faces = [face_in_crop(Path(crops_dir), row) for row in rows]
+    found = [face for face in faces if face is not None]
+    vectors = iter(embeddings.describe_variants(found))
+    return [None if face is None else next(vectors) for face in faces]
+
+
+PARTS = {DESCRIPTOR_MODEL: _describe_part, VARIANTS_MODEL: _variants_part}
 
 
 def _die_with_parent() -> None:
@@ -82,26 +96,7 @@ def describe_crops(
     embeddings.load_models()  # fail before any work, with the message saying what to add
     started = time.perf_counter()
     model = DESCRIPTOR_MODEL
-    rows = [dict(row) for row in descriptor_store.crops_without_descriptor(conn, model, crop_ids)]
-    report = progress or (lambda fraction, message: None)
-    workers = min(workers or os.cpu_count() or 1, max(1, len(rows) // PART))
-    described = missing = 0
-    with _processes(workers) as pool:
-        for start in range(0, len(rows), BATCH):
-            report(start / max(1, len(rows)), f"{start} of {len(rows)} crops described")
-            batch = rows[start : start + BATCH]
-            parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
-            runs = pool.map(_describe_part, repeat(str(crops_dir)), parts) if pool else (
-                _describe_part(str(crops_dir), part) for part in parts
-            )  # fmt: skip
-            vectors = [vector for run in runs for vector in run]
-            kept = [(row["id"], v) for row, v in zip(batch, vectors, strict=True) if v is not None]
-            missing += len(batch) - len(kept)
-            descriptor_store.save_descriptors(
-                conn, model, ((crop_id, v.astype("<f4").tobytes()) for crop_id, v in kept)
-            )
-            described += len(kept)
-    report(1.0, f"{described} crops described")
+    described, missing = _describe_and_keep(conn, crops_dir, model, crop_ids, progress, workers)
     coverage = descriptor_store.descriptor_coverage(conn, model)
     return {
         "model": model,
@@ -111,6 +106,40 @@ def describe_crops(
         "crops": coverage["crops"],
         "crops_described": coverage["described"],  # in all, this run's included
     }
+
+
+def _describe_and_keep(
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    model: str,
+    crop_ids: Iterable[int] | None,
+    progress: Progress | None,
+    workers: int | None,
+) -> tuple[int, int]:
+    """Describe (:data:`PARTS`) and keep under ``model`` every crop of ``crop_ids`` (or
+    all) that has nothing kept under it yet. Returns (described, missing files)."""
+    rows = [dict(row) for row in descriptor_store.crops_without_descriptor(conn, model, crop_ids)]
+    report = progress or (lambda fraction, message: None)
+    workers = min(workers or os.cpu_count() or 1, max(1, len(rows) // PART))
+    describe_part = PARTS[model]
+    described = missing = 0
+    with _processes(workers) as pool:
+        for start in range(0, len(rows), BATCH):
+            report(start / max(1, len(rows)), f"{start} of {len(rows)} crops described")
+            batch = rows[start : start + BATCH]
+            parts = [batch[i : i + PART] for i in range(0, len(batch), PART)]
+            runs = pool.map(describe_part, repeat(str(crops_dir)), parts) if pool else (
+                describe_part(str(crops_dir), part) for part in parts
+            )  # fmt: skip
+            vectors = [vector for run in runs for vector in run]
+            kept = [(row["id"], v) for row, v in zip(batch, vectors, strict=True) if v is not None]
+            missing += len(batch) - len(kept)
+            descriptor_store.save_descriptors(
+                conn, model, ((crop_id, v.astype("<f4").tobytes()) for crop_id, v in kept)
+            )
+            described += len(kept)
+    report(1.0, f"{described} crops described")
+    return described, missing
 
 
 def crop_descriptors(
@@ -143,3 +172,27 @@ def load_crop_descriptors(
     chosen = [row for row in rows if row["id"] in kept]
     labels = labels_of(chosen)
     return [kept[row["id"]] for row in chosen], labels, [row["id"] for row in chosen]
+
+
+def crop_variants(
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    crop_ids: list[int],
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> dict[int, np.ndarray]:
+    """The variants of ``crop_ids`` (mirrored and jittered copies: an array of shape
+    ``(variants, 128)`` per crop) by crop id, describing and keeping missing ones first.
+    Crops whose image file is missing are left out.
+
+    :raise EmbeddingsUnavailable: dlib or its model files are missing.
+    """
+    model = VARIANTS_MODEL
+    if descriptor_store.crops_without_descriptor(conn, model, crop_ids):
+        embeddings.load_models()
+        _describe_and_keep(conn, crops_dir, model, crop_ids, progress, workers)
+    kept = descriptor_store.load_descriptors(conn, model, crop_ids)
+    return {
+        crop_id: np.frombuffer(vector, dtype="<f4").reshape(-1, embeddings.SIZE).copy()
+        for crop_id, vector in kept.items()
+    }

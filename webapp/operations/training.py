@@ -20,7 +20,7 @@ from webapp.learn.preprocess import DEFAULT_PRESET, get_preset
 from webapp.learn.versions import save_version
 from webapp.operations.activation import POLICIES, Policy, decide
 from webapp.operations.crop_files import load_crop_images
-from webapp.operations.describing import load_crop_descriptors
+from webapp.operations.describing import crop_variants, load_crop_descriptors
 from webapp.settings import Settings
 from webapp.store import models as model_store
 from webapp.store.db import now
@@ -135,6 +135,28 @@ def _one_per_frame(
     return chosen
 
 
+def _target_variants(
+    conn: sqlite3.Connection,
+    crops_dir: str | Path,
+    ids: list[int],
+    labels: list[int],
+    report_progress: Progress,
+    workers: int | None,
+) -> list[Any]:
+    """Per crop, the kept variants of a target crop (described first where missing), None
+    for the others: only the target has too few faces to learn from."""
+
+    def progress(fraction: float, message: str) -> None:
+        report_progress(0.4 + 0.1 * fraction, f"mirrored and moved target faces: {message}")
+
+    targets = [crop_id for crop_id, label in zip(ids, labels, strict=True) if label == TARGET]
+    kept = crop_variants(conn, crops_dir, targets, progress, workers)
+    return [
+        kept.get(crop_id) if label == TARGET else None
+        for crop_id, label in zip(ids, labels, strict=True)
+    ]
+
+
 def train_from_store(
     conn: sqlite3.Connection,
     crops_dir: str | Path,
@@ -174,15 +196,20 @@ def train_from_store(
     report_progress(0.0, "reading the labelled crops")
     rows = model_store.training_crops(conn)
     search_from = 0.1
+    variants = None
     if chosen.cached_as:
         search_from = 0.5
 
         def describe_progress(fraction: float, message: str) -> None:
-            report_progress(0.5 * fraction, f"describing the faces: {message}")
+            report_progress(0.4 * fraction, f"describing the faces: {message}")
 
         images, labels, ids = load_crop_descriptors(
             conn, crops_dir, rows, describe_progress, describe_workers
         )
+        if chosen.variants_cached_as:
+            variants = _target_variants(
+                conn, crops_dir, ids, labels, report_progress, describe_workers
+            )
     else:
         images, labels, ids = load_crop_images(crops_dir, rows, chosen.reads, face_size)
     counts = {"target": labels.count(TARGET), "not_target": labels.count(0)}
@@ -202,6 +229,7 @@ def train_from_store(
             preset=preset,
             space=space,
             progress=search_progress,
+            variants=variants,
         )
     except TrainingError as error:
         raise TrainingRefused(str(error)) from None

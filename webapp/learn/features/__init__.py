@@ -31,6 +31,9 @@ from webapp.learn import face_models
 from webapp.learn.features.base import Extractor, ExtractorError, FaceInImage
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy as np
     from sklearn.base import TransformerMixin
 
 __all__ = [
@@ -46,18 +49,26 @@ __all__ = [
     "get_extractor",
 ]
 
-# The SVM's RBF kernel in dlib's own metric: two faces at its same-person threshold (0.6
-# apart) have kernel value 1/4. Not searched: on the movie task every gamma separates the
-# movie's people perfectly (cross-validation ties) and the search kept the widest, under
-# which 15 of 45 photos of people the movie never showed scored over 50%; at this width,
-# none (the target's photo 98%). A wider kernel reaches people it was never shown.
+# The SVM's RBF kernel in dlib's own metric: at gamma 4, two faces at its same-person
+# threshold (0.6 apart) have kernel value 1/4. With enough target crops the width is chosen
+# from EMBEDDINGS_KERNEL_GAMMAS by cross-validation that holds whole people out
+# (webapp.learn.line), because a plain search ties (every width separates a movie's few
+# people) and the widest then reaches people it was never shown. With fewer target crops,
+# EMBEDDINGS_KERNEL_GAMMA is used as is.
 EMBEDDINGS_KERNEL_GAMMA = 4.0
+EMBEDDINGS_KERNEL_GAMMAS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 
 def _eigenface_pixels(preset: str) -> TransformerMixin:
     from webapp.learn.features.eigenfaces import EigenfacePixels
 
     return EigenfacePixels(preset)
+
+
+def _embedding_variants(faces: Sequence[FaceInImage]) -> np.ndarray:
+    from webapp.learn.features.embeddings import describe_variants
+
+    return describe_variants(faces)
 
 
 def _face_embeddings(preset: str) -> TransformerMixin:
@@ -85,6 +96,9 @@ FACE_EMBEDDINGS = Extractor(
     problem=face_models.model_problem,
     cached_as=face_models.DESCRIPTOR_MODEL,
     kernel_gamma=EMBEDDINGS_KERNEL_GAMMA,
+    kernel_gammas=EMBEDDINGS_KERNEL_GAMMAS,
+    variants=_embedding_variants,
+    variants_cached_as=f"{face_models.DESCRIPTOR_MODEL}/variants",
     min_per_class=1,
 )
 

@@ -6,7 +6,7 @@ the records are read by forms and commands that never make a transformer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -45,6 +45,14 @@ class Extractor:
     # The RBF kernel's gamma for features with a metric of their own; None: searched, as
     # multiples of 1/width (right for whitened PCA components of unit variance).
     kernel_gamma: float | None = None
+    # Gammas in that metric the line search chooses from when there are enough target
+    # crops (webapp.learn.line); empty: kernel_gamma is always used.
+    kernel_gammas: tuple[float, ...] = ()
+    # Extra training points made from a target crop's picture (mirrored, jittered): faces
+    # in, an array (faces, variants, features) out; None: none. Kept in the store under
+    # variants_cached_as, like the crops' features.
+    variants: Callable[[Sequence[FaceInImage]], np.ndarray] | None = None
+    variants_cached_as: str | None = None
     # Fewest labelled crops of each class it trains from: a PCA needs many faces, a face
     # descriptor recognises a person from one photo.
     min_per_class: int = 8

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import zlib
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -49,8 +50,20 @@ log = logging.getLogger(__name__)
 
 NAME = EXTRACTOR.name
 KERNEL_GAMMA = EXTRACTOR.kernel_gamma
+KERNEL_GAMMAS = EXTRACTOR.kernel_gammas
+VARIANTS_MODEL = EXTRACTOR.variants_cached_as
 SIZE = 128
 CHIP_SIZE, CHIP_PADDING = 150, 0.25  # dlib's: what the ResNet was trained on
+# Each target crop also trains as its mirror image and as JITTERS slightly moved copies:
+# one photo per event teaches little about the same face turned or framed a little
+# differently, which is what the target's photos from other events look like.
+JITTERS = 6
+VARIANTS = 1 + JITTERS
+# dlib's own jitter (dlib.jitter_image): the crop moved by up to 2% of its size, zoomed to
+# 97-100% and turned by up to 3 degrees, mirrored half the time. Redone here with a seeded
+# generator: dlib's keeps one generator per process, so the same crops would give other
+# copies at each training in one process.
+JITTER_SHIFT, JITTER_ZOOM, JITTER_DEGREES = 0.02, (0.97, 0.99999), 3.0
 # Larger faces are shrunk to this width before aligning: the chip holds the face at about
 # 100 px, so more detail is thrown away anyway, and smaller pictures align faster.
 MAX_FACE_WIDTH = 300
@@ -138,6 +151,45 @@ def _chip(face: FaceInImage, shape_predictor: Any) -> np.ndarray:
     rgb = np.ascontiguousarray(_rgb(image))
     landmarks = shape_predictor(rgb, dlib.rectangle(x, y, x + w - 1, y + h - 1))
     return dlib.get_face_chip(rgb, landmarks, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+
+def jitter_chip(chip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A copy of a square chip moved, zoomed and turned a little, and mirrored half the time,
+    as ``dlib.jitter_image`` does (same ranges; black where the copy leaves the chip)."""
+    size = chip.shape[0]
+    side = size - 6  # dlib jitters the chip's rectangle shrunk by 3 pixels on each side
+    middle = (size - 1) / 2
+    centre = middle + rng.uniform(-JITTER_SHIFT, JITTER_SHIFT, 2) * side
+    box = side / rng.uniform(*JITTER_ZOOM)
+    angle = np.deg2rad(rng.uniform(-JITTER_DEGREES, JITTER_DEGREES))
+    cos, sin = np.cos(angle), np.sin(angle)
+    turn = box / size * np.array([[cos, -sin], [sin, cos]])
+    # Output pixel p reads the chip at centre + turn @ (p - middle).
+    matrix = np.hstack([turn, (centre - turn @ np.array([middle, middle]))[:, None]])
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    out = cv2.warpAffine(chip, matrix, (size, size), flags=flags, borderValue=0)
+    if rng.random() > 0.5:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+def variant_chips(chip: np.ndarray) -> list[np.ndarray]:
+    """The chip's mirror image, then :data:`JITTERS` jittered copies. The generator is
+    seeded from the chip's pixels: the same crop always gives the same copies."""
+    rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(chip).tobytes()))
+    mirrored = np.ascontiguousarray(chip[:, ::-1])
+    return [mirrored, *(jitter_chip(chip, rng) for _ in range(JITTERS))]
+
+
+def describe_variants(faces: Sequence[FaceInImage]) -> np.ndarray:
+    """The descriptors of each face's variants (:func:`variant_chips`), shape
+    ``(len(faces), VARIANTS, 128)``: each face aligned once, the ResNet run in one batch.
+
+    :raise EmbeddingsUnavailable: dlib or a model file is missing.
+    """
+    _, describe = load_models()
+    chips = [chip for face in faces for chip in variant_chips(face_chip(face))]
+    return describe(chips).reshape(len(faces), VARIANTS, SIZE)
 
 
 def describe_faces(faces: Sequence[FaceInImage]) -> np.ndarray:
