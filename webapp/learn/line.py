@@ -49,8 +49,10 @@ SAME_PERSON = 0.5
 # At most this share of held-out other people may score over 50%: 1 in 50.
 MAX_STRANGERS_OVER = 0.02
 # Shuffles of the folds pooled: one shuffle's handful of held-out target crops moves the
-# line by chance.
+# line by chance. From MANY_TARGET_CROPS up one shuffle holds out enough of them, and each
+# shuffle costs a fit per fold and setting, the longest part of training a large store.
 REPEATS = 3
+MANY_TARGET_CROPS = 30
 
 
 @dataclass(frozen=True)
@@ -174,14 +176,15 @@ def choose_line(
     Cs: Sequence[float],
     variants: Sequence[np.ndarray | None] | None = None,
     folds: int = 5,
-    repeats: int = REPEATS,
+    repeats: int | None = None,
     random_state: int = 0,
     n_jobs: int | None = -1,
 ) -> LineChoice:
     """Try every gamma and C: held-out decision values from ``repeats`` shuffles of
-    group-aware folds (:func:`people_groups`), their equal error line raised by the
-    strangers' guard, and keep the best separated. The far-away floor needs the final SVM
-    and is applied by the caller (:func:`far_away_floor`).
+    group-aware folds (:func:`people_groups`; by default :data:`REPEATS`, or one from
+    :data:`MANY_TARGET_CROPS` up), their equal error line raised by the strangers' guard,
+    and keep the best separated. The far-away floor needs the final SVM and is applied by
+    the caller (:func:`far_away_floor`).
 
     ``variants[i]``: extra training rows made from crop ``i`` (or None), used only when
     crop ``i`` is in the training part of a fold.
@@ -190,7 +193,10 @@ def choose_line(
     y = np.asarray(y, dtype=int)
     groups = people_groups(X, y)
     people = len(set(groups[y != TARGET].tolist()))
-    k = max(2, min(folds, people, int((y == TARGET).sum())))
+    targets = int((y == TARGET).sum())
+    k = max(2, min(folds, people, targets))
+    if repeats is None:
+        repeats = REPEATS if targets < MANY_TARGET_CROPS else 1
     extra_X, extra_y, extra_of = stack_variants(y, variants, X.shape[1])
     splits = [
         (train_at, test_at)
