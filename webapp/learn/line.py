@@ -18,8 +18,8 @@ fall and moves the line there, and chooses the kernel width the same way.
    be over it (the line is raised until they are not), and it is never lowered past halfway
    from the SVM's own line to the value of a face unlike every training face (the SVM's
    intercept), so that faces far from everything stay under 50%.
-3. **The width and C**: those whose two distributions are the most standard deviations
-   apart (the separation), each with its own line.
+3. **The width and C**: those whose line is the most standard deviations from both means
+   (the separation), each with its own line.
 
 The look-alike percent is then a sigmoid of the decision value measured from the line
 (:mod:`webapp.learn.calibration`): 50% exactly on it, never inverted.
@@ -60,7 +60,7 @@ class Candidate:
     gamma: float
     C: float
     line: float  # the SVM decision value that reads 50%
-    separation: float  # standard deviations between the two classes' held-out values
+    separation: float  # standard deviations from the line to each class's held-out mean
     strangers_over: float  # share of the held-out other people at or over the line
     target_f1: float  # the target's F1 at the line, on the held-out crops
 
@@ -110,7 +110,7 @@ def can_place_line(y: np.ndarray, groups: np.ndarray) -> bool:
 
 def equal_error_line(decisions: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(line, separation) of held-out decision values: the point equally many standard
-    deviations from the target's mean and from the others', and that number doubled."""
+    deviations from the target's mean and from the others', and that number."""
     target, others = decisions[y == TARGET], decisions[y != TARGET]
     target_mean, target_spread = float(target.mean()), float(target.std())
     others_mean, others_spread = float(others.mean()), float(others.std())
