@@ -18,8 +18,8 @@ fall and moves the line there, and chooses the kernel width the same way.
    be over it (the line is raised until they are not), and it is never lowered past halfway
    from the SVM's own line to the value of a face unlike every training face (the SVM's
    intercept), so that faces far from everything stay under 50%.
-3. **The width and C**: those whose two distributions are the most standard deviations
-   apart (the separation), each with its own line.
+3. **The width and C**: those whose line is the most standard deviations from both means
+   (the separation), each with its own line.
 
 The look-alike percent is then a sigmoid of the decision value measured from the line
 (:mod:`webapp.learn.calibration`): 50% exactly on it, never inverted.
@@ -49,8 +49,10 @@ SAME_PERSON = 0.5
 # At most this share of held-out other people may score over 50%: 1 in 50.
 MAX_STRANGERS_OVER = 0.02
 # Shuffles of the folds pooled: one shuffle's handful of held-out target crops moves the
-# line by chance.
+# line by chance. From MANY_TARGET_CROPS up one shuffle holds out enough of them, and each
+# shuffle costs a fit per fold and setting, the longest part of training a large store.
 REPEATS = 3
+MANY_TARGET_CROPS = 30
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Candidate:
     gamma: float
     C: float
     line: float  # the SVM decision value that reads 50%
-    separation: float  # standard deviations between the two classes' held-out values
+    separation: float  # standard deviations from the line to each class's held-out mean
     strangers_over: float  # share of the held-out other people at or over the line
     target_f1: float  # the target's F1 at the line, on the held-out crops
 
@@ -108,7 +110,7 @@ def can_place_line(y: np.ndarray, groups: np.ndarray) -> bool:
 
 def equal_error_line(decisions: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """(line, separation) of held-out decision values: the point equally many standard
-    deviations from the target's mean and from the others', and that number doubled."""
+    deviations from the target's mean and from the others', and that number."""
     target, others = decisions[y == TARGET], decisions[y != TARGET]
     target_mean, target_spread = float(target.mean()), float(target.std())
     others_mean, others_spread = float(others.mean()), float(others.std())
@@ -174,14 +176,15 @@ def choose_line(
     Cs: Sequence[float],
     variants: Sequence[np.ndarray | None] | None = None,
     folds: int = 5,
-    repeats: int = REPEATS,
+    repeats: int | None = None,
     random_state: int = 0,
     n_jobs: int | None = -1,
 ) -> LineChoice:
     """Try every gamma and C: held-out decision values from ``repeats`` shuffles of
-    group-aware folds (:func:`people_groups`), their equal error line raised by the
-    strangers' guard, and keep the best separated. The far-away floor needs the final SVM
-    and is applied by the caller (:func:`far_away_floor`).
+    group-aware folds (:func:`people_groups`; by default :data:`REPEATS`, or one from
+    :data:`MANY_TARGET_CROPS` up), their equal error line raised by the strangers' guard,
+    and keep the best separated. The far-away floor needs the final SVM and is applied by
+    the caller (:func:`far_away_floor`).
 
     ``variants[i]``: extra training rows made from crop ``i`` (or None), used only when
     crop ``i`` is in the training part of a fold.
@@ -190,7 +193,10 @@ def choose_line(
     y = np.asarray(y, dtype=int)
     groups = people_groups(X, y)
     people = len(set(groups[y != TARGET].tolist()))
-    k = max(2, min(folds, people, int((y == TARGET).sum())))
+    targets = int((y == TARGET).sum())
+    k = max(2, min(folds, people, targets))
+    if repeats is None:
+        repeats = REPEATS if targets < MANY_TARGET_CROPS else 1
     extra_X, extra_y, extra_of = stack_variants(y, variants, X.shape[1])
     splits = [
         (train_at, test_at)

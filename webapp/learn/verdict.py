@@ -134,7 +134,7 @@ def parameters_in_words(
             f"Kernel width, C and the 50% line chosen together: {len(line['tried'])} settings"
             f" tried on folds that held whole people out ({line['people_held_out']} people among"
             " the not-target crops); this one separates the target from people it never saw"
-            f" best ({line['separation']:.2f} standard deviations apart)."
+            f" best (the line {line['separation']:.2f} standard deviations from either)."
         )
         words.append(
             f"The 50% line sits at the SVM's decision value {line['line']:+.3g}, not 0: where as"
