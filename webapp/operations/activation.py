@@ -62,18 +62,18 @@ class Decision:
 
 
 def figures(labels: list[int] | np.ndarray, percents: np.ndarray) -> Figures:
-    """The target's F1 at 50% and the ROC AUC of ``percents`` against ``labels``."""
+    """The target's F1 at 50% and the ROC AUC of ``percents`` against ``labels``, as the
+    training report computes them (:func:`webapp.learn.model.binary_scores`)."""
     import numpy as np
-    from sklearn.metrics import f1_score, roc_auc_score
 
-    from webapp.learn.model import TARGET
+    from webapp.learn.model import binary_scores
 
     y = np.asarray(labels, dtype=int)
     if len(y) == 0:  # nothing could be validated (one crop of each class): nothing to tell
         return Figures(0.0, None, 0)
-    predicted = (np.asarray(percents) >= 50).astype(int)
-    f1 = float(f1_score(y, predicted, pos_label=TARGET, zero_division=0))
-    auc = float(roc_auc_score(y, percents)) if len(set(y.tolist())) == 2 else None
+    report = binary_scores(y, (np.asarray(percents) >= 50).astype(int), percents)
+    auc = report["roc_auc"]
+    f1 = report["classes"]["target"]["f1-score"]
     return Figures(round(f1, 4), None if auc is None else round(auc, 4), len(y))
 
 
