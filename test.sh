@@ -3,6 +3,8 @@
 # Needs Python 3.11. Browser tests use Debian's chromium (installed here when missing, as
 # root); Playwright never downloads a browser of its own. They check every page with
 # axe-core, installed from the npm registry into .cache/axe (Debian's npm when missing).
+# The store and API tests run twice, on SQLite and on a real PostgreSQL server that the
+# tests start themselves (tests/postgres.py) from Debian's postgresql package.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3.11}
@@ -10,11 +12,12 @@ AXE_VERSION=4.14.1
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v npm >/dev/null || missing+=(npm)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "The browser tests need Debian's ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2
+    echo "The tests need Debian's ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
 fi

@@ -27,6 +27,48 @@ from webapp.vision.video import Sampling
 os.environ.setdefault("LOOKALIKE_EXTRACTOR", "eigenfaces")
 
 
+# --- The two engines: SQLite (the default) and a real PostgreSQL server ---
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session (tests/postgres.py), started on
+    first use."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    from webapp.store.postgresql import close_pools
+
+    close_pools()
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, monkeypatch):
+    """Run the test once on each engine. On PostgreSQL the test gets a new database of its
+    own and ``LOOKALIKE_DATABASE_URL`` names it, so every app, command and job worker the
+    test starts uses it; yields that URL (None on SQLite). Modules whose tests must hold on
+    both engines say ``pytestmark = pytest.mark.usefixtures("database")``."""
+    if request.param == "sqlite":
+        yield None
+        return
+    from webapp.store.postgresql import close_pools
+
+    server = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    monkeypatch.setenv("LOOKALIKE_DATABASE_URL", url)
+    yield url
+    close_pools()  # this process's connections to it, before it is dropped
+    server.drop_database(url)
+
+
+@pytest.fixture
+def store_target(database, tmp_path) -> str:
+    """What ``open_store`` takes for this test's engine: the URL, or a SQLite file path."""
+    return database or str(tmp_path / "store.sqlite3")
+
+
 def new_app(root: Path, **overrides):
     """An app on ``root/instance`` and ``root/models`` with the test settings: the one
     way tests build an app (the ``make_app`` fixture, and session fixtures that cannot use
@@ -134,7 +176,7 @@ def extracted_instance(tmp_path_factory, face_video) -> Path:
 
     root = tmp_path_factory.mktemp("extracted")
     folder = root / "instance"
-    app = new_app(root)
+    app = new_app(root, DATABASE_URL=None)  # always SQLite; copied to PostgreSQL by tests
     with app.app_context():
         extract_faces(
             get_db(), app.config["CROPS_DIR"], face_video, Sampling(every=0, cap=60, seed=1)
@@ -149,10 +191,25 @@ def labelling_app_for(tmp_path: Path, extracted_instance: Path, **config):
     # Not tmp_path / "instance": that is the plain ``app`` fixture's, and a test may use both.
     instance = tmp_path / "labelling-instance"
     shutil.copytree(extracted_instance, instance)
+    url = os.environ.get("LOOKALIKE_DATABASE_URL")
+    if url:  # the test runs on PostgreSQL (the ``database`` fixture): the same rows there
+        copy_sqlite_store(instance / "lookalike.sqlite3", url)
     app = new_app(tmp_path, INSTANCE=str(instance), **config)
     create_admin(app, "alice")
     create_admin(app, "bob")
     return app
+
+
+def copy_sqlite_store(path: Path, url: str) -> None:
+    """Copy a SQLite store into the (new, empty) PostgreSQL database at ``url``."""
+    from webapp.store.copy import copy_store
+
+    source, target = open_store(path), open_store(url)
+    try:
+        copy_store(source, target)
+    finally:
+        source.close()
+        target.close()
 
 
 @pytest.fixture
@@ -230,6 +287,9 @@ def app_on(tmp_path: Path, source: Path | None, **config):
     if source is not None:
         shutil.copytree(source, tmp_path / "copy")
         root = tmp_path / "copy"
+        url = os.environ.get("LOOKALIKE_DATABASE_URL")
+        if url:  # the test runs on PostgreSQL (the ``database`` fixture): the same rows there
+            copy_sqlite_store(root / "instance" / "lookalike.sqlite3", url)
     else:
         root = tmp_path / "empty"
     return new_app(root, **{"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, **config})

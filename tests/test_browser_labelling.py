@@ -204,7 +204,6 @@ def test_no_crops_points_to_extract_and_all_labelled_offers_retrain(server, page
     with app.app_context():
         get_db().execute("DELETE FROM label_history")
         get_db().execute("DELETE FROM crops")
-        get_db().commit()
     page.goto(f"{base}/admin/label")
     assert page.is_visible("#no-crops") and not page.is_visible("#all-done")
     assert page.get_attribute("#no-crops a", "href") == "/admin/extract"

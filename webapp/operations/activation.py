@@ -12,12 +12,12 @@ side. An admin can always activate a kept version from the dashboard, or train w
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from webapp.store import models as model_store
+from webapp.store.db import Connection
 
 if TYPE_CHECKING:  # loaded where used: the train command's options need only POLICIES
     import numpy as np
@@ -78,7 +78,7 @@ def figures(labels: list[int] | np.ndarray, percents: np.ndarray) -> Figures:
 
 
 def _percents_of(
-    conn: sqlite3.Connection, crops_dir: str | Path, version: ModelVersion, crop_ids: list[int]
+    conn: Connection, crops_dir: str | Path, version: ModelVersion, crop_ids: list[int]
 ) -> tuple[np.ndarray, list[int]]:
     """The version's percent of each crop still stored, as it reads them; (percents, ids)."""
     import numpy as np
@@ -100,7 +100,7 @@ def _percents_of(
 
 
 def decide(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     models_dir: str | Path,
     *,

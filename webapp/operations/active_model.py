@@ -8,13 +8,13 @@ version, and the libraries it needs, load when it is first asked for.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from webapp.learn.versions import ModelVersion, VersionError, load_version
 from webapp.store import models as model_store
+from webapp.store.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,14 @@ class ActiveModel:
         self._version: ModelVersion | None = None
         self.version_id: int | None = None  # the active version's id in the store
 
-    def current(self, conn: sqlite3.Connection) -> ModelVersion | None:
+    def current(self, conn: Connection) -> ModelVersion | None:
         """The active version, or None when there is none (or it cannot be loaded)."""
         with self._lock:
             if time.monotonic() - self._checked_at >= self.check_seconds:
                 self._refresh(conn)
             return self._version
 
-    def _refresh(self, conn: sqlite3.Connection) -> None:
+    def _refresh(self, conn: Connection) -> None:
         row = model_store.get_active_model_version(conn)
         directory = row["directory"] if row else None
         self._checked_at = time.monotonic()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,6 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.settings import Settings
 from webapp.store import login_throttle, users
+from webapp.store.db import Connection
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -108,7 +108,7 @@ def _address_locked(seconds: int) -> LoginRefused:
 
 
 def authenticate(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     password: str,
     *,
@@ -148,6 +148,6 @@ def authenticate(
     return Admin(user["id"], user["name"], user["session_generation"])
 
 
-def unlock(conn: sqlite3.Connection, name: str, *, secret: str) -> None:
+def unlock(conn: Connection, name: str, *, secret: str) -> None:
     """Lift the locks of this name, from every address (a new password was just set)."""
     login_throttle.forget(conn, _name_prefix(secret, name))

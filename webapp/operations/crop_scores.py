@@ -8,7 +8,6 @@ keeps what it scored, and the next run scores only the rest.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,13 @@ from webapp.operations.crop_files import load_crop_images
 from webapp.operations.describing import load_crop_descriptors
 from webapp.store import crop_scores
 from webapp.store import models as model_store
+from webapp.store.db import Connection
 
 BATCH = 256
 
 
 def score_unlabelled_crops(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     models_dir: str | Path,
     progress: Progress | None = None,

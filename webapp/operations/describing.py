@@ -13,7 +13,6 @@ import ctypes
 import multiprocessing
 import os
 import signal
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +27,7 @@ from webapp.learn.features import embeddings
 from webapp.learn.model import Progress
 from webapp.operations.crop_files import face_in_crop, labels_of
 from webapp.store import descriptors as descriptor_store
+from webapp.store.db import Connection
 
 # The store key of the descriptors: the extractor's, so training and scoring find them.
 DESCRIPTOR_MODEL = embeddings.EXTRACTOR.cached_as
@@ -81,7 +81,7 @@ def _processes(workers: int) -> Iterator[ProcessPoolExecutor | None]:
 
 
 def describe_crops(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     crop_ids: Iterable[int] | None = None,
     progress: Progress | None = None,
@@ -109,7 +109,7 @@ def describe_crops(
 
 
 def _describe_and_keep(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     model: str,
     crop_ids: Iterable[int] | None,
@@ -143,7 +143,7 @@ def _describe_and_keep(
 
 
 def crop_descriptors(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     crop_ids: list[int],
     progress: Progress | None = None,
@@ -159,7 +159,7 @@ def crop_descriptors(
 
 
 def load_crop_descriptors(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     rows: list[Any],
     progress: Progress,
@@ -175,7 +175,7 @@ def load_crop_descriptors(
 
 
 def crop_variants(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     crop_ids: list[int],
     progress: Progress | None = None,

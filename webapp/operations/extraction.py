@@ -9,7 +9,6 @@ the same seed keeps the same frames and the work completes without duplicates.
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from webapp.operations.crop_files import remove_abandoned_files, write_atomic
 from webapp.settings import Settings
 from webapp.store import videos as video_store
+from webapp.store.db import Connection
 from webapp.vision.extract import FrameFaces, scan_video
 from webapp.vision.faces import DetectorSettings, FaceCrop, FaceDetector
 from webapp.vision.find import FaceFinder, shared_verifier
@@ -80,7 +80,7 @@ def frames_to_read(info: VideoInfo, sampling: Sampling) -> int:
 
 
 def extract_faces(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     video_path: str | Path,
     sampling: Sampling,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from webapp.operations.crop_files import write_atomic
 from webapp.store import imports as import_store
+from webapp.store.db import Connection
 from webapp.vision.faces import Box, FaceCrop, FaceDetector, crop_faces
 from webapp.vision.find import FaceFinder, SecondPass, shared_verifier
 from webapp.vision.images import (
@@ -111,7 +111,7 @@ def face_of_image(
 
 
 def import_folders(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     folder: str | Path,
     *,
@@ -149,7 +149,7 @@ def import_folders(
 
 
 def _import_one(
-    conn: sqlite3.Connection,
+    conn: Connection,
     out: Path,
     path: Path,
     label: str,
@@ -173,7 +173,7 @@ def _import_one(
 
 
 def import_image(
-    conn: sqlite3.Connection,
+    conn: Connection,
     out: Path,
     data: bytes,
     name: str,
@@ -215,7 +215,7 @@ def import_image(
 
 
 def add_photos(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     photos: list[tuple[str, bytes]],
     *,
@@ -238,9 +238,7 @@ def add_photos(
     return summary
 
 
-def export_folders(
-    conn: sqlite3.Connection, crops_dir: str | Path, folder: str | Path
-) -> ExportSummary:
+def export_folders(conn: Connection, crops_dir: str | Path, folder: str | Path) -> ExportSummary:
     """Write every crop labelled target or not target as ``folder/1|0/crop-<id>.png``.
 
     Crops labelled "not a face" are left out. A ``crop-<id>.png`` left in the other

@@ -8,7 +8,6 @@ point leaves the active version as it was (at worst an unreferenced directory on
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from webapp.operations.crop_files import load_crop_images
 from webapp.operations.describing import crop_variants, load_crop_descriptors
 from webapp.settings import Settings
 from webapp.store import models as model_store
-from webapp.store.db import now
+from webapp.store.db import Connection, now
 
 # Eigenfaces need enough crops of each class for a held-out quarter with at least two of
 # them and a cross-validation of the rest; face embeddings train from one of each
@@ -136,7 +135,7 @@ def _one_per_frame(
 
 
 def _target_variants(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     ids: list[int],
     labels: list[int],
@@ -158,7 +157,7 @@ def _target_variants(
 
 
 def train_from_store(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crops_dir: str | Path,
     models_dir: str | Path,
     *,

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from webapp.store.db import now, transaction
+from webapp.store.db import Connection, Row, now, transaction
 
 
-def crops_to_score(conn: sqlite3.Connection, version_id: int) -> list[sqlite3.Row]:
+def crops_to_score(conn: Connection, version_id: int) -> list[Row]:
     """Unlabelled crops that ``version_id`` has not scored yet (id, files, face size)."""
     return conn.execute(
         "SELECT c.id, c.label, c.image_file, c.face_file, c.face_size FROM crops c"
@@ -21,7 +20,7 @@ def crops_to_score(conn: sqlite3.Connection, version_id: int) -> list[sqlite3.Ro
 
 
 def save_crop_scores(
-    conn: sqlite3.Connection, version_id: int, scores: Iterable[tuple[int, float]]
+    conn: Connection, version_id: int, scores: Iterable[tuple[int, float]]
 ) -> None:
     """Record (crop id, percent) pairs from ``version_id``, replacing older scores."""
     at = now()
@@ -35,7 +34,7 @@ def save_crop_scores(
         )
 
 
-def score_coverage(conn: sqlite3.Connection) -> dict[str, Any]:
+def score_coverage(conn: Connection) -> dict[str, Any]:
     """How many unlabelled crops the active model version has scored.
 
     ``{"version_id": id or None, "unlabelled": n, "scored": n}``.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from webapp.store.db import Connection
 from webapp.store.videos import crop_counts
 
 
-def dashboard_counts(conn: sqlite3.Connection) -> dict[str, Any]:
+def dashboard_counts(conn: Connection) -> dict[str, Any]:
     """Videos, model versions, and crops: in all, per label, unlabelled, imported."""
     row = conn.execute(
         "SELECT (SELECT COUNT(*) FROM videos) AS videos,"

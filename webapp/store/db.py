@@ -1,34 +1,97 @@
-"""The SQLite connection and the schema's migrations.
+"""The store's connection, on SQLite or PostgreSQL, and the schema's migrations.
 
-Migrations are the numbered ``migrations/NNNN_name.sql`` files; ``PRAGMA user_version``
-holds the number of the last one applied. They only ever add: nothing here drops data.
+What the rest of the app holds is a :class:`Connection`: ``execute`` and ``executemany``
+with ``?`` (or ``:name``) placeholders, rows addressable by name and by position,
+:func:`transaction` blocks, and this module's errors. Which database is behind it is
+decided here, once, by :func:`connect`'s argument: a ``postgresql://`` URL, else the path
+of a SQLite file. The SQL of the store's modules is written once, in what both engines
+read the same way; the few words they spell differently are translated by the dialect
+modules (:mod:`webapp.store.sqlite`, :mod:`webapp.store.postgresql`), never in the callers.
+
+Migrations are the numbered ``migrations/NNNN_name.sql`` files, one history for both
+engines. They only ever add: nothing here drops data.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from webapp.store.engine import (  # the store's one entry point re-exports them
+    Connection,
+    Cursor,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    Params,
+    Row,
+    StoreError,
+    describe,
+    is_postgresql,
+)
+
+__all__ = [
+    "Connection",
+    "Cursor",
+    "DatabaseError",
+    "IntegrityError",
+    "OperationalError",
+    "Params",
+    "Row",
+    "StoreError",
+    "describe",
+    "is_postgresql",
+]
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-# SQLite's integers are signed 64-bit: a larger Python int cannot even be asked about.
+# Both engines' integers are signed 64-bit: a larger Python int cannot even be asked about.
 MAX_INTEGER = 2**63 - 1
 
 
-class StoreError(Exception):
-    """The store cannot be used as asked (newer schema, unreadable file...)."""
+def placeholders(values: Sequence[Any]) -> str:
+    """``?, ?, ?``: one placeholder per value, for ``IN (...)``."""
+    return ", ".join("?" * len(values))
 
 
-def process_alive(pid: int | None) -> bool:
-    """Whether a process with this id runs on this machine: a run or job whose process is
-    gone will never finish, and is marked so."""
+def connect(database: str | Path, *, pooled: bool = True) -> Connection:
+    """A connection to the store: from this process's pool on PostgreSQL (or one of its
+    own, not ``pooled``), a new one on a SQLite file. ``close()`` it (a pooled one goes
+    back to the pool).
+
+    :raise OperationalError: the database cannot be reached or opened.
+    """
+    if is_postgresql(database):
+        from webapp.store import postgresql
+
+        return postgresql.connect(str(database), pooled=pooled)
+    from webapp.store import sqlite
+
+    return sqlite.connect(database)
+
+
+def configure(*, pool_size: int) -> None:
+    """How many connections each process keeps to a PostgreSQL server at most (gunicorn's
+    threads per worker, plus one for the model check); nothing to do for SQLite."""
+    from webapp.store import postgresql
+
+    postgresql.POOL_SIZE = max(1, int(pool_size))
+
+
+def process_alive(pid: int | None, host: str | None = None) -> bool:
+    """Whether a process with this id runs: a run or job whose process is gone will never
+    finish, and is marked so. A process on another host cannot be looked at from here:
+    taken as alive (jobs have their heartbeat for that)."""
     if not pid:
         return False
+    if host is not None and host != this_host():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -38,42 +101,34 @@ def process_alive(pid: int | None) -> bool:
     return True
 
 
+def this_host() -> str:
+    """The name rows give the machine a process runs on (jobs, extractions)."""
+    return socket.gethostname()
+
+
 def now() -> str:
     """The current time as the store writes it: ISO-8601 UTC, seconds precision."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open the store with foreign keys on, WAL journal and rows addressable by name.
-
-    Autocommit mode (``isolation_level=None``): every write states its own transaction
-    with :func:`transaction`, so nothing is left half-committed by accident.
-    """
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if mode.lower() != "wal" and str(path) != ":memory:":
-        raise StoreError(f"could not switch {path} to WAL journal mode (got {mode})")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
-
-
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Connection, *, exclusive: bool = True) -> Iterator[Connection]:
     """Run a block in one write transaction; roll back on any exception.
 
-    ``BEGIN IMMEDIATE`` takes the write lock at the start, so two writers queue instead
-    of failing half-way with "database is locked".
+    ``exclusive`` (the default) makes write transactions take turns, on both engines:
+    SQLite's ``BEGIN IMMEDIATE`` takes the write lock at the start, PostgreSQL takes one
+    transaction-scoped advisory lock. Every read-then-write in the store is then as safe
+    on a server shared by many hosts as on one file. A block that is atomic on its own
+    (one upsert, a claim with ``FOR UPDATE SKIP LOCKED``) passes ``exclusive=False`` and
+    runs beside the others.
     """
-    conn.execute("BEGIN IMMEDIATE")
+    conn.begin(exclusive)
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        conn.rollback()
         raise
-    conn.execute("COMMIT")
+    conn.commit()
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -90,26 +145,27 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def ping(conn: sqlite3.Connection) -> None:
+def ping(conn: Connection) -> None:
     """Ask the store something trivial.
 
-    :raise sqlite3.Error: it cannot answer (file gone, unreadable, locked for too long).
+    :raise DatabaseError: it cannot answer (server down, file gone, locked for too long).
     """
     conn.execute("SELECT 1").fetchone()
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+def schema_version(conn: Connection) -> int:
+    return conn.schema_version()
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
+def migrate(conn: Connection) -> list[str]:
     """Apply the migrations the store has not seen yet; return the names applied.
 
     Each migration and its version bump commit together, so an interrupted upgrade
-    leaves the store at the previous version, never in between. Idempotent.
+    leaves the store at the previous version, never in between. Idempotent, and safe
+    when several processes (gunicorn workers, hosts) start at once.
     """
     available = migrations()
-    current = schema_version(conn)
+    current = conn.schema_version()
     if current > len(available):
         raise StoreError(
             f"the store is at schema version {current}, newer than this app knows "
@@ -118,31 +174,47 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     applied = []
     for number, name, sql in available[current:]:
         with transaction(conn):
-            if schema_version(conn) >= number:  # another process (a gunicorn worker) did it
+            if conn.schema_version() >= number:  # another process did it
                 continue
-            for statement in _statements(sql):
+            for statement in conn.migration_statements(sql):
                 conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number:d}")
+            conn.set_schema_version(number)
         applied.append(name)
     return applied
 
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (executescript would commit on its own)."""
-    statements, current = [], ""
-    for line in sql.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip() and not current.strip().startswith("--"):
-        raise StoreError("a migration ends with an incomplete statement")
-    return statements
+def open_store(database: str | Path) -> Connection:
+    """Connect and bring the schema up to date: what the app and commands call.
 
-
-def open_store(path: str | Path) -> sqlite3.Connection:
-    """Connect and bring the schema up to date: what the app and commands call."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path)
-    migrate(conn)
+    On PostgreSQL the connection is one of its own, outside the pool: a gunicorn master
+    that loads the app before forking its workers must hold no pool they would share.
+    """
+    if not is_postgresql(database):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(database, pooled=False)
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+_kept: dict[str, Connection] = {}
+
+
+def prepare(database: str | Path) -> None:
+    """Bring the store up to date once for this process and keep what it needs kept.
+
+    On SQLite one connection stays open, never queried, for the process's life: SQLite
+    deletes its WAL and shared-memory files when the last connection closes, and could not
+    create them again on a full disk; while they stay, requests can still read (and
+    score). A PostgreSQL server keeps nothing on this host's disk.
+
+    :raise DatabaseError: the store cannot be opened.
+    """
+    conn = open_store(database)
+    if is_postgresql(database):
+        conn.close()
+    else:
+        _kept[str(database)] = conn

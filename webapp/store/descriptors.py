@@ -3,16 +3,15 @@ unlabelled crops) never computes one twice. Vectors are float32 bytes, little-en
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from webapp.store.db import now, transaction
+from webapp.store.db import Connection, Row, now, transaction
 
 
 def crops_without_descriptor(
-    conn: sqlite3.Connection, model: str, crop_ids: Iterable[int] | None = None
-) -> list[sqlite3.Row]:
+    conn: Connection, model: str, crop_ids: Iterable[int] | None = None
+) -> list[Row]:
     """Crops with no ``model`` descriptor yet (all, or those in ``crop_ids``), with their
     image file and boxes (the face box and the crop box, in the source picture). Crops
     marked "not a face" are never described: they are never trained on or scored."""
@@ -30,9 +29,7 @@ def crops_without_descriptor(
     return [row for row in rows if row["id"] in wanted]
 
 
-def save_descriptors(
-    conn: sqlite3.Connection, model: str, vectors: Iterable[tuple[int, bytes]]
-) -> None:
+def save_descriptors(conn: Connection, model: str, vectors: Iterable[tuple[int, bytes]]) -> None:
     """Keep (crop id, vector bytes) pairs; a crop described again keeps its newer vector."""
     at = now()
     with transaction(conn):
@@ -44,9 +41,7 @@ def save_descriptors(
         )
 
 
-def load_descriptors(
-    conn: sqlite3.Connection, model: str, crop_ids: Iterable[int]
-) -> dict[int, bytes]:
+def load_descriptors(conn: Connection, model: str, crop_ids: Iterable[int]) -> dict[int, bytes]:
     """The kept vectors of the given crops that have one, by crop id."""
     wanted = set(crop_ids)
     rows = conn.execute(
@@ -55,14 +50,14 @@ def load_descriptors(
     return {row["crop_id"]: row["vector"] for row in rows if row["crop_id"] in wanted}
 
 
-def descriptor_coverage(conn: sqlite3.Connection, model: str) -> dict[str, Any]:
+def descriptor_coverage(conn: Connection, model: str) -> dict[str, Any]:
     """``{"crops": n, "described": n, "labelled": n, "labelled_described": n}``; crops
     marked "not a face" are left out (they are never trained on)."""
     row = conn.execute(
         "SELECT COUNT(*) AS crops, COUNT(d.crop_id) AS described,"
-        " SUM(c.label IN ('target', 'not_target')) AS labelled,"
-        " SUM(c.label IN ('target', 'not_target') AND d.crop_id IS NOT NULL)"
-        " AS labelled_described"
+        " COUNT(CASE WHEN c.label IN ('target', 'not_target') THEN 1 END) AS labelled,"
+        " COUNT(CASE WHEN c.label IN ('target', 'not_target') AND d.crop_id IS NOT NULL"
+        " THEN 1 END) AS labelled_described"
         " FROM crops c LEFT JOIN crop_descriptors d ON d.crop_id = c.id AND d.model = ?"
         " WHERE c.label IS NULL OR c.label != 'not_face'",
         (model,),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from dataclasses import dataclass
 
-from webapp.store.db import now, transaction
+from webapp.store.db import Connection, Row, now, placeholders, transaction
 from webapp.store.labels import check_label
 
 
@@ -23,7 +21,7 @@ class NewImportedCrop:
     face_size: int
 
 
-def is_imported(conn: sqlite3.Connection, content_hash: str) -> bool:
+def is_imported(conn: Connection, content_hash: str) -> bool:
     """Whether a file with this sha256 was imported before."""
     row = conn.execute(
         "SELECT 1 FROM crops WHERE source = 'import' AND content_hash = ?", (content_hash,)
@@ -31,17 +29,18 @@ def is_imported(conn: sqlite3.Connection, content_hash: str) -> bool:
     return row is not None
 
 
-def add_imported_crop(conn: sqlite3.Connection, crop: NewImportedCrop, label: str) -> bool:
+def add_imported_crop(conn: Connection, crop: NewImportedCrop, label: str) -> bool:
     """Store an imported crop with its label (history: no admin); False if a file with the
     same content is already stored (nothing changes then)."""
     check_label(label)
     at = now()
     with transaction(conn):
         cursor = conn.execute(
-            "INSERT OR IGNORE INTO crops (source, source_name, content_hash, face_x, face_y,"
+            "INSERT INTO crops (source, source_name, content_hash, face_x, face_y,"
             " face_w, face_h, crop_x, crop_y, crop_w, crop_h, image_file, face_file, face_size,"
             " label, labelled_at, created_at)"
-            " VALUES ('import', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES ('import', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING id",
             (
                 crop.source_name,
                 crop.content_hash,
@@ -55,22 +54,23 @@ def add_imported_crop(conn: sqlite3.Connection, crop: NewImportedCrop, label: st
                 at,
             ),
         )
-        if cursor.rowcount == 0:
+        row = cursor.fetchone()
+        if row is None:
             return False
         conn.execute(
             "INSERT INTO label_history (crop_id, user_id, old_label, new_label, changed_at)"
             " VALUES (?, NULL, NULL, ?, ?)",
-            (cursor.lastrowid, label, at),
+            (row[0], label, at),
         )
     return True
 
 
-def labelled_crops(conn: sqlite3.Connection, labels: tuple[str, ...]) -> list[sqlite3.Row]:
+def labelled_crops(conn: Connection, labels: tuple[str, ...]) -> list[Row]:
     """id, label and colour image file of every crop with one of ``labels``, by id."""
     for label in labels:
         check_label(label)
     return conn.execute(
-        "SELECT id, label, image_file FROM crops"
-        " WHERE label IN (SELECT value FROM json_each(?)) ORDER BY id",
-        (json.dumps(list(labels)),),
+        f"SELECT id, label, image_file FROM crops WHERE label IN ({placeholders(labels)})"
+        " ORDER BY id",
+        tuple(labels),
     ).fetchall()

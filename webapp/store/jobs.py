@@ -4,11 +4,10 @@ worker process that runs it (claim, progress, finish, fail)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webapp.store.db import now, process_alive, transaction
+from webapp.store.db import Connection, Row, now, process_alive, transaction
 
 UNFINISHED = ("queued", "running")
 # A queued job whose worker never claimed it, or a running one silent for this long, is
@@ -28,7 +27,7 @@ class JobAlreadyRunning(Exception):
         self.job = job
 
 
-def _decoded(row: sqlite3.Row | None) -> dict[str, Any] | None:
+def _decoded(row: Row | None) -> dict[str, Any] | None:
     if row is None:
         return None
     job = dict(row)
@@ -42,7 +41,7 @@ def _older_than(stamp: str | None, age: timedelta) -> bool:
     return stamp is None or datetime.fromisoformat(stamp) < datetime.now(UTC) - age
 
 
-def _fail_dead_jobs(conn: sqlite3.Connection) -> None:
+def _fail_dead_jobs(conn: Connection) -> None:
     for row in conn.execute(
         "SELECT id, status, worker_pid, created_at, heartbeat_at FROM jobs"
         " WHERE status IN ('queued', 'running')"
@@ -66,14 +65,14 @@ def _fail_dead_jobs(conn: sqlite3.Connection) -> None:
             )
 
 
-def fail_dead_jobs(conn: sqlite3.Connection) -> None:
+def fail_dead_jobs(conn: Connection) -> None:
     """Mark as failed the unfinished jobs whose worker is gone."""
     with transaction(conn):
         _fail_dead_jobs(conn)
 
 
 def create_job(
-    conn: sqlite3.Connection,
+    conn: Connection,
     kind: str,
     params: dict[str, Any] | None = None,
     created_by: int | None = None,
@@ -91,13 +90,14 @@ def create_job(
             raise JobAlreadyRunning(_decoded(running))
         cursor = conn.execute(
             "INSERT INTO jobs (kind, status, params, created_by, created_at)"
-            " VALUES (?, 'queued', ?, ?, ?)",
+            " VALUES (?, 'queued', ?, ?, ?) RETURNING id",
             (kind, json.dumps(params or {}, sort_keys=True), created_by, now()),
         )
-    return cursor.lastrowid
+        job_id = cursor.fetchone()[0]
+    return job_id
 
 
-def claim_job(conn: sqlite3.Connection, job_id: int, pid: int) -> dict[str, Any] | None:
+def claim_job(conn: Connection, job_id: int, pid: int) -> dict[str, Any] | None:
     """The worker takes a queued job (now running); None if it is no longer queued."""
     stamp = now()
     with transaction(conn):
@@ -110,7 +110,7 @@ def claim_job(conn: sqlite3.Connection, job_id: int, pid: int) -> dict[str, Any]
 
 
 def report_progress(
-    conn: sqlite3.Connection, job_id: int, progress: float, message: str | None = None
+    conn: Connection, job_id: int, progress: float, message: str | None = None
 ) -> bool:
     """Record progress (0..1) and a heartbeat; return True if cancelling was asked for."""
     with transaction(conn):
@@ -123,7 +123,7 @@ def report_progress(
     return bool(row and row["cancel_requested"])
 
 
-def _close(conn: sqlite3.Connection, job_id: int, status: str, **values: Any) -> None:
+def _close(conn: Connection, job_id: int, status: str, **values: Any) -> None:
     with transaction(conn):
         conn.execute(
             "UPDATE jobs SET status = ?, result = ?, error = ?, message = COALESCE(?, message),"
@@ -142,21 +142,21 @@ def _close(conn: sqlite3.Connection, job_id: int, status: str, **values: Any) ->
 
 
 def finish_job(
-    conn: sqlite3.Connection, job_id: int, result: dict[str, Any], message: str | None = None
+    conn: Connection, job_id: int, result: dict[str, Any], message: str | None = None
 ) -> None:
     _close(conn, job_id, "done", result=result, message=message)
 
 
-def fail_job(conn: sqlite3.Connection, job_id: int, error: str) -> None:
+def fail_job(conn: Connection, job_id: int, error: str) -> None:
     _close(conn, job_id, "failed", error=error)
 
 
-def mark_cancelled(conn: sqlite3.Connection, job_id: int) -> None:
+def mark_cancelled(conn: Connection, job_id: int) -> None:
     """The worker stopped on request (or the job was cancelled before it started)."""
     _close(conn, job_id, "cancelled", message="cancelled")
 
 
-def cancel_job(conn: sqlite3.Connection, job_id: int) -> bool:
+def cancel_job(conn: Connection, job_id: int) -> bool:
     """Ask a job to stop: a queued one is cancelled at once, a running one at its next
     progress report. Returns False if the job is already finished (or unknown)."""
     with transaction(conn):
@@ -174,14 +174,12 @@ def cancel_job(conn: sqlite3.Connection, job_id: int) -> bool:
     return True
 
 
-def get_job(conn: sqlite3.Connection, job_id: int) -> dict[str, Any] | None:
+def get_job(conn: Connection, job_id: int) -> dict[str, Any] | None:
     """A job as a dict, params and result decoded."""
     return _decoded(conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
 
 
-def recent_jobs(
-    conn: sqlite3.Connection, limit: int = 10, kind: str | None = None
-) -> list[dict[str, Any]]:
+def recent_jobs(conn: Connection, limit: int = 10, kind: str | None = None) -> list[dict[str, Any]]:
     """The latest jobs, newest first; dead workers' jobs are shown as failed."""
     fail_dead_jobs(conn)
     if kind:

@@ -9,13 +9,11 @@ transaction: two admins at once are rarely shown the same crop.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from webapp.store.db import now, transaction
+from webapp.store.db import MAX_INTEGER, Connection, Row, now, transaction
 
 LABELS = ("target", "not_target", "not_face")
 CLAIM_SECONDS = 120
@@ -58,19 +56,19 @@ def check_label(label: str | None) -> None:
         raise ValueError(f"unknown label {label!r}: use one of {', '.join(LABELS)}")
 
 
-def get_crop(conn: sqlite3.Connection, crop_id: int) -> sqlite3.Row | None:
+def get_crop(conn: Connection, crop_id: int) -> Row | None:
     """A crop with its video's name, path and frame rate (NULL for imported crops)."""
     return conn.execute(f"{CROP_WITH_SOURCE} WHERE c.id = ?", (crop_id,)).fetchone()
 
 
 def claim_next_crop(
-    conn: sqlite3.Connection,
+    conn: Connection,
     user_id: int,
     *,
     exclude: Iterable[int] = (),
     claim_seconds: int = CLAIM_SECONDS,
     order: str = "store",
-) -> sqlite3.Row | None:
+) -> Row | None:
     """The next unlabelled crop for this admin, claimed for them; None when all are done.
 
     Order: a crop this admin already holds (e.g. one they just undid), then crops in store
@@ -83,6 +81,9 @@ def claim_next_crop(
     if order not in QUEUE_ORDERS:
         raise ValueError(f"unknown queue order {order!r}: use one of {', '.join(QUEUE_ORDERS)}")
     uncertain = order == "uncertain"
+    # Ids are inlined (as numbers, never text): a list of any length in one statement.
+    excluded = ", ".join(str(i) for i in {int(i) for i in exclude} if 0 <= i <= MAX_INTEGER)
+    excluded = excluded or "-1"
     with transaction(conn):
         at = now()
         row = conn.execute(
@@ -92,15 +93,15 @@ def claim_next_crop(
             " AND cs.model_version_id = (SELECT id FROM model_versions WHERE is_active = 1)"
             " WHERE c.label IS NULL"
             " AND (c.claimed_by IS NULL OR c.claimed_by = :user OR c.claimed_until < :now)"
-            " AND c.id NOT IN (SELECT value FROM json_each(:exclude))"
-            " ORDER BY COALESCE(c.claimed_by = :user AND c.claimed_until >= :now, 0) DESC,"
+            f" AND c.id NOT IN ({excluded})"
+            " ORDER BY CASE WHEN c.claimed_by = :user AND c.claimed_until >= :now"
+            " THEN 0 ELSE 1 END,"
             " s.skipped_at IS NOT NULL, s.skipped_at,"
             " cs.percent IS NULL, ABS(cs.percent - 50), c.id"
             " LIMIT 1",
             {
                 "user": user_id,
                 "now": at,
-                "exclude": json.dumps([int(i) for i in exclude]),
                 "uncertain": uncertain,
             },
         ).fetchone()
@@ -111,8 +112,8 @@ def claim_next_crop(
 
 
 def claim_crops(
-    conn: sqlite3.Connection, user_id: int, count: int, *, claim_seconds: int = CLAIM_SECONDS
-) -> list[sqlite3.Row]:
+    conn: Connection, user_id: int, count: int, *, claim_seconds: int = CLAIM_SECONDS
+) -> list[Row]:
     """Up to ``count`` unlabelled crops nobody else holds, claimed for this admin (the grid)."""
     with transaction(conn):
         ids = [
@@ -128,7 +129,7 @@ def claim_crops(
     return [get_crop(conn, crop_id) for crop_id in ids]
 
 
-def _claim(conn: sqlite3.Connection, ids: list[int], user_id: int, seconds: int) -> None:
+def _claim(conn: Connection, ids: list[int], user_id: int, seconds: int) -> None:
     until = _later(seconds)
     conn.executemany(
         "UPDATE crops SET claimed_by = ?, claimed_until = ? WHERE id = ?",
@@ -137,7 +138,7 @@ def _claim(conn: sqlite3.Connection, ids: list[int], user_id: int, seconds: int)
 
 
 def _change_label(
-    conn: sqlite3.Connection,
+    conn: Connection,
     crop_id: int,
     user_id: int | None,
     label: str | None,
@@ -161,7 +162,7 @@ def _change_label(
     return LabelChange(crop_id, row["label"], label)
 
 
-def set_label(conn: sqlite3.Connection, crop_id: int, user_id: int, label: str) -> LabelChange:
+def set_label(conn: Connection, crop_id: int, user_id: int, label: str) -> LabelChange:
     """Record an admin's decision on one crop (kept in the history even if unchanged).
 
     :raise CropNotFound: no such crop.
@@ -172,9 +173,7 @@ def set_label(conn: sqlite3.Connection, crop_id: int, user_id: int, label: str) 
         return _change_label(conn, crop_id, user_id, label, now())
 
 
-def set_labels(
-    conn: sqlite3.Connection, user_id: int, labels: Mapping[int, str]
-) -> list[LabelChange]:
+def set_labels(conn: Connection, user_id: int, labels: Mapping[int, str]) -> list[LabelChange]:
     """Record many decisions at once (the grid): all of them, or none if one is invalid.
 
     :raise CropNotFound: one of the crops does not exist (nothing is saved).
@@ -187,7 +186,7 @@ def set_labels(
         return [_change_label(conn, crop_id, user_id, lab, at) for crop_id, lab in labels.items()]
 
 
-def skip_crop(conn: sqlite3.Connection, crop_id: int, user_id: int) -> None:
+def skip_crop(conn: Connection, crop_id: int, user_id: int) -> None:
     """Put a crop at the back of this admin's queue and let others have it.
 
     :raise CropNotFound: no such crop.
@@ -208,7 +207,7 @@ def skip_crop(conn: sqlite3.Connection, crop_id: int, user_id: int) -> None:
 
 
 def undo_last(
-    conn: sqlite3.Connection, user_id: int, *, claim_seconds: int = CLAIM_SECONDS
+    conn: Connection, user_id: int, *, claim_seconds: int = CLAIM_SECONDS
 ) -> Undone | None:
     """Take back this admin's latest decision not yet undone; None if there is none.
 
@@ -244,7 +243,7 @@ def undo_last(
     return Undone(last["crop_id"], label, restored)
 
 
-def label_history(conn: sqlite3.Connection, crop_id: int) -> list[sqlite3.Row]:
+def label_history(conn: Connection, crop_id: int) -> list[Row]:
     """Every change of a crop's label, newest first, with the admin's name."""
     return conn.execute(
         "SELECT h.*, u.name AS user_name FROM label_history h"
@@ -269,13 +268,13 @@ def _filter(label: str | None, video_id: int | None) -> tuple[str, list]:
 
 
 def find_crops(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     label: str | None = None,
     video_id: int | None = None,
     limit: int = 60,
     offset: int = 0,
-) -> list[sqlite3.Row]:
+) -> list[Row]:
     """Crops for the browse view, in store order."""
     where, params = _filter(label, video_id)
     return conn.execute(
@@ -283,8 +282,6 @@ def find_crops(
     ).fetchall()
 
 
-def count_crops(
-    conn: sqlite3.Connection, *, label: str | None = None, video_id: int | None = None
-) -> int:
+def count_crops(conn: Connection, *, label: str | None = None, video_id: int | None = None) -> int:
     where, params = _filter(label, video_id)
     return conn.execute(f"SELECT COUNT(*) FROM crops c{where}", params).fetchone()[0]

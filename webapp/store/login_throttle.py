@@ -9,13 +9,12 @@ key for ``seconds`` from then, and the count starts afresh once the lock is over
 from __future__ import annotations
 
 import math
-import sqlite3
 import time
 
-from webapp.store.db import transaction
+from webapp.store.db import Connection, transaction
 
 
-def locked_for(conn: sqlite3.Connection, key: str, *, at: float | None = None) -> int:
+def locked_for(conn: Connection, key: str, *, at: float | None = None) -> int:
     """Seconds until the key's lock ends (at least 1); 0 when it is not locked."""
     at = time.time() if at is None else at
     row = conn.execute(
@@ -26,7 +25,7 @@ def locked_for(conn: sqlite3.Connection, key: str, *, at: float | None = None) -
 
 
 def record_failure(
-    conn: sqlite3.Connection, key: str, *, limit: int, seconds: int, at: float | None = None
+    conn: Connection, key: str, *, limit: int, seconds: int, at: float | None = None
 ) -> int:
     """Count one failed login for the key; return how long it is now locked (0: not).
 
@@ -37,7 +36,8 @@ def record_failure(
         conn.execute("DELETE FROM login_throttle WHERE expires_at <= ?", (at,))
         failures = conn.execute(
             "INSERT INTO login_throttle (key, failures, expires_at) VALUES (?, 1, ?)"
-            " ON CONFLICT (key) DO UPDATE SET failures = failures + 1 RETURNING failures",
+            " ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1"
+            " RETURNING failures",
             (key, math.ceil(at + seconds)),
         ).fetchone()[0]
         if failures < limit:
@@ -49,7 +49,9 @@ def record_failure(
     return seconds
 
 
-def forget(conn: sqlite3.Connection, prefix: str) -> None:
+def forget(conn: Connection, prefix: str) -> None:
     """Drop the counts and locks of every key that starts with ``prefix``."""
     with transaction(conn):
-        conn.execute("DELETE FROM login_throttle WHERE substr(key, 1, length(?1)) = ?1", (prefix,))
+        conn.execute(
+            "DELETE FROM login_throttle WHERE substr(key, 1, length(?)) = ?", (prefix, prefix)
+        )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
-from webapp.store.db import now, transaction
+from webapp.store.db import Connection, Row, now, transaction
 
 TRAINING_LABELS = ("target", "not_target")  # 'not_face' crops never enter training
 
@@ -15,7 +14,7 @@ class ModelVersionNotFound(LookupError):
     pass
 
 
-def training_crops(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def training_crops(conn: Connection) -> list[Row]:
     """id, label, both files, face size and shot (video and frame) of every crop labelled
     target or not_target."""
     return conn.execute(
@@ -24,7 +23,7 @@ def training_crops(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def training_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def training_counts(conn: Connection) -> dict[str, int]:
     """Crops per training label (zero for a label nobody used yet)."""
     rows = conn.execute(
         "SELECT label, COUNT(*) AS n FROM crops"
@@ -36,7 +35,7 @@ def training_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def add_model_version(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     directory: str,
     extractor: str,
@@ -52,7 +51,7 @@ def add_model_version(
     with transaction(conn):
         cursor = conn.execute(
             "INSERT INTO model_versions (directory, extractor, preset, face_size, params,"
-            " metrics, data_counts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " metrics, data_counts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 directory,
                 extractor,
@@ -64,12 +63,13 @@ def add_model_version(
                 now(),
             ),
         )
+        version_id = cursor.fetchone()[0]
         if activate:
-            _activate(conn, cursor.lastrowid)
-    return cursor.lastrowid
+            _activate(conn, version_id)
+    return version_id
 
 
-def _activate(conn: sqlite3.Connection, version_id: int) -> None:
+def _activate(conn: Connection, version_id: int) -> None:
     conn.execute("UPDATE model_versions SET is_active = 0 WHERE is_active = 1")
     updated = conn.execute(
         "UPDATE model_versions SET is_active = 1, activated_at = ? WHERE id = ?",
@@ -79,7 +79,7 @@ def _activate(conn: sqlite3.Connection, version_id: int) -> None:
         raise ModelVersionNotFound(f"there is no model version {version_id}")
 
 
-def activate_model_version(conn: sqlite3.Connection, version_id: int) -> None:
+def activate_model_version(conn: Connection, version_id: int) -> None:
     """Make ``version_id`` the one visitors are scored with (also a rollback).
 
     One transaction: the app never sees no active version or two.
@@ -90,7 +90,7 @@ def activate_model_version(conn: sqlite3.Connection, version_id: int) -> None:
         _activate(conn, version_id)
 
 
-def _decoded(row: sqlite3.Row | None) -> dict[str, Any] | None:
+def _decoded(row: Row | None) -> dict[str, Any] | None:
     if row is None:
         return None
     version = dict(row)
@@ -100,19 +100,19 @@ def _decoded(row: sqlite3.Row | None) -> dict[str, Any] | None:
     return version
 
 
-def get_model_version(conn: sqlite3.Connection, version_id: int) -> dict[str, Any] | None:
+def get_model_version(conn: Connection, version_id: int) -> dict[str, Any] | None:
     """A version as a dict, its JSON columns decoded."""
     row = conn.execute("SELECT * FROM model_versions WHERE id = ?", (version_id,)).fetchone()
     return _decoded(row)
 
 
-def get_active_model_version(conn: sqlite3.Connection) -> dict[str, Any] | None:
+def get_active_model_version(conn: Connection) -> dict[str, Any] | None:
     """The version visitors are scored with, or None before the first training."""
     row = conn.execute("SELECT * FROM model_versions WHERE is_active = 1").fetchone()
     return _decoded(row)
 
 
-def list_model_versions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_model_versions(conn: Connection) -> list[dict[str, Any]]:
     """Every version with its scores, newest first."""
     rows = conn.execute("SELECT * FROM model_versions ORDER BY id DESC").fetchall()
     return [_decoded(row) for row in rows]

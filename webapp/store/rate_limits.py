@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
-from webapp.store.db import transaction
+from webapp.store.db import Connection, transaction
 
 
 @dataclass(frozen=True)
@@ -17,7 +16,7 @@ class RateDecision:
 
 
 def hit(
-    conn: sqlite3.Connection, client: str, *, limit: int, window: int, at: float | None = None
+    conn: Connection, client: str, *, limit: int, window: int, at: float | None = None
 ) -> RateDecision:
     """Count one request of ``client``; allowed while the window holds at most ``limit``.
 
@@ -29,7 +28,7 @@ def hit(
         conn.execute("DELETE FROM rate_limits WHERE window_start < ?", (start - window,))
         hits = conn.execute(
             "INSERT INTO rate_limits (client, window_start, hits) VALUES (?, ?, 1)"
-            " ON CONFLICT (client, window_start) DO UPDATE SET hits = hits + 1"
+            " ON CONFLICT (client, window_start) DO UPDATE SET hits = rate_limits.hits + 1"
             " RETURNING hits",
             (client, start),
         ).fetchone()[0]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from webapp.store.db import now, transaction
+from webapp.store.db import Connection, now, transaction
 
 TARGET_NAME = "target_name"
 
 
-def get_setting(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+def get_setting(conn: Connection, key: str, default: str | None = None) -> str | None:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
     return row["value"] if row else default
 
 
-def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_setting(conn: Connection, key: str, value: str) -> None:
     with transaction(conn):
         conn.execute(
             "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
@@ -24,10 +22,10 @@ def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
         )
 
 
-def get_target_name(conn: sqlite3.Connection, default: str) -> str:
+def get_target_name(conn: Connection, default: str) -> str:
     """The target's name as an admin set it, else ``default`` (the app's TARGET_NAME)."""
     return get_setting(conn, TARGET_NAME) or default
 
 
-def set_target_name(conn: sqlite3.Connection, name: str) -> None:
+def set_target_name(conn: Connection, name: str) -> None:
     set_setting(conn, TARGET_NAME, name)

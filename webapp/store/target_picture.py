@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from webapp.store.db import Connection, Row
 from webapp.store.settings import get_setting, set_setting
 
 TARGET_PICTURE = "target_picture_crop_id"
 
 
-def set_target_picture(conn: sqlite3.Connection, crop_id: int) -> None:
+def set_target_picture(conn: Connection, crop_id: int) -> None:
     """An admin's choice of picture for the target."""
     set_setting(conn, TARGET_PICTURE, str(int(crop_id)))
 
 
-def target_picture(
-    conn: sqlite3.Connection, examples: list[dict[str, Any]] | None
-) -> sqlite3.Row | None:
+def target_picture(conn: Connection, examples: list[dict[str, Any]] | None) -> Row | None:
     """The crop to show as the target: the admin's choice, else the held-out target crop
     the active model was most sure of (among its report's ``examples``), else the first
     crop labelled target."""

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from webapp.store.db import now, transaction
+from webapp.store.db import Connection, IntegrityError, Row, now, transaction
 
 
 class UserExists(Exception):
     """An admin with this name is already in the store."""
 
 
-def create_user(conn: sqlite3.Connection, name: str, password_hash: str) -> int:
+def create_user(conn: Connection, name: str, password_hash: str) -> int:
     """Add an admin; return its id.
 
     :raise UserExists: the name is taken.
     """
     try:
         with transaction(conn):
-            cursor = conn.execute(
-                "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)",
+            user_id = conn.execute(
+                "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
                 (name, password_hash, now()),
-            )
-    except sqlite3.IntegrityError:
+            ).fetchone()[0]
+    except IntegrityError:
         raise UserExists(name) from None
-    return cursor.lastrowid
+    return user_id
 
 
-def set_password_hash(conn: sqlite3.Connection, name: str, password_hash: str) -> bool:
+def set_password_hash(conn: Connection, name: str, password_hash: str) -> bool:
     """Replace an admin's password hash and end every session of theirs (whoever knew
     the old password may hold one); False if there is no such admin."""
     with transaction(conn):
@@ -39,7 +37,7 @@ def set_password_hash(conn: sqlite3.Connection, name: str, password_hash: str) -
     return cursor.rowcount == 1
 
 
-def end_sessions(conn: sqlite3.Connection, user_id: int) -> None:
+def end_sessions(conn: Connection, user_id: int) -> None:
     """End every session of this admin: the ones opened so far no longer match."""
     with transaction(conn):
         conn.execute(
@@ -48,19 +46,19 @@ def end_sessions(conn: sqlite3.Connection, user_id: int) -> None:
         )
 
 
-def get_user(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
+def get_user(conn: Connection, user_id: int) -> Row | None:
     return conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
 
 
-def find_user(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+def find_user(conn: Connection, name: str) -> Row | None:
     return conn.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
 
 
-def count_users(conn: sqlite3.Connection) -> int:
+def count_users(conn: Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
 
-def record_login(conn: sqlite3.Connection, user_id: int) -> None:
+def record_login(conn: Connection, user_id: int) -> None:
     """A successful login: note the time."""
     with transaction(conn):
         conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (now(), user_id))

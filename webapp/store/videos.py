@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.store.db import now, process_alive, transaction
+from webapp.store.db import Connection, Row, now, process_alive, this_host, transaction
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class NewVideoCrop:
 
 
 def save_video(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     path: str,
     name: str,
@@ -53,11 +52,11 @@ def save_video(
     return row["id"]
 
 
-def get_video(conn: sqlite3.Connection, video_id: int) -> sqlite3.Row | None:
+def get_video(conn: Connection, video_id: int) -> Row | None:
     return conn.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone()
 
 
-def list_videos(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def list_videos(conn: Connection) -> list[Row]:
     """Every video with its number of crops, newest first."""
     return conn.execute(
         "SELECT v.*, (SELECT COUNT(*) FROM crops c WHERE c.video_id = v.id) AS crop_count"
@@ -65,21 +64,24 @@ def list_videos(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     ).fetchall()
 
 
-def start_extraction(conn: sqlite3.Connection, video_id: int, params: dict[str, Any]) -> int:
+def start_extraction(conn: Connection, video_id: int, params: dict[str, Any]) -> int:
     """Open an extraction run; runs left 'running' by a dead process become 'interrupted'."""
     with transaction(conn):
         _close_abandoned_extractions(conn)
         cursor = conn.execute(
-            "INSERT INTO extractions (video_id, params, status, started_at, pid)"
-            " VALUES (?, ?, 'running', ?, ?)",
-            (video_id, json.dumps(params, sort_keys=True), now(), os.getpid()),
+            "INSERT INTO extractions (video_id, params, status, started_at, pid, host)"
+            " VALUES (?, ?, 'running', ?, ?, ?) RETURNING id",
+            (video_id, json.dumps(params, sort_keys=True), now(), os.getpid(), this_host()),
         )
-    return cursor.lastrowid
+        extraction_id = cursor.fetchone()[0]
+    return extraction_id
 
 
-def _close_abandoned_extractions(conn: sqlite3.Connection) -> None:
-    for row in conn.execute("SELECT id, pid FROM extractions WHERE status = 'running'").fetchall():
-        if not process_alive(row["pid"]):
+def _close_abandoned_extractions(conn: Connection) -> None:
+    for row in conn.execute(
+        "SELECT id, pid, host FROM extractions WHERE status = 'running'"
+    ).fetchall():
+        if not process_alive(row["pid"], row["host"]):
             # A killed run never wrote its counts: the crops that point to it say them.
             conn.execute(
                 "UPDATE extractions SET status = 'interrupted', finished_at = ?,"
@@ -91,7 +93,7 @@ def _close_abandoned_extractions(conn: sqlite3.Connection) -> None:
 
 
 def finish_extraction(
-    conn: sqlite3.Connection,
+    conn: Connection,
     extraction_id: int,
     *,
     status: str,
@@ -121,7 +123,7 @@ def finish_extraction(
         )
 
 
-def stored_face_boxes(conn: sqlite3.Connection, video_id: int) -> set[tuple[int, ...]]:
+def stored_face_boxes(conn: Connection, video_id: int) -> set[tuple[int, ...]]:
     """(frame, x, y, w, h) of every crop already stored for a video: what a rerun skips."""
     rows = conn.execute(
         "SELECT frame_index, face_x, face_y, face_w, face_h FROM crops WHERE video_id = ?",
@@ -131,7 +133,7 @@ def stored_face_boxes(conn: sqlite3.Connection, video_id: int) -> set[tuple[int,
 
 
 def add_video_crops(
-    conn: sqlite3.Connection, video_id: int, extraction_id: int, crops: Iterable[NewVideoCrop]
+    conn: Connection, video_id: int, extraction_id: int, crops: Iterable[NewVideoCrop]
 ) -> int:
     """Store crops found in one frame, in one transaction; return how many were new."""
     added = 0
@@ -139,10 +141,11 @@ def add_video_crops(
     with transaction(conn):
         for crop in crops:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO crops (source, video_id, extraction_id, frame_index,"
+                "INSERT INTO crops (source, video_id, extraction_id, frame_index,"
                 " time_ms, face_x, face_y, face_w, face_h, crop_x, crop_y, crop_w, crop_h,"
                 " image_file, face_file, face_size, created_at)"
-                " VALUES ('video', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES ('video', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (
                     video_id,
                     extraction_id,
@@ -160,7 +163,7 @@ def add_video_crops(
     return added
 
 
-def remove_extraction_crops(conn: sqlite3.Connection, extraction_id: int) -> list[str]:
+def remove_extraction_crops(conn: Connection, extraction_id: int) -> list[str]:
     """Delete the (never labelled) crops a failed run added; return their files to remove."""
     with transaction(conn):
         rows = conn.execute(
@@ -173,14 +176,14 @@ def remove_extraction_crops(conn: sqlite3.Connection, extraction_id: int) -> lis
     return [name for row in rows for name in (row["image_file"], row["face_file"])]
 
 
-def crop_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def crop_counts(conn: Connection) -> dict[str, int]:
     """Crops in the store: in all, unlabelled, and per label."""
     row = conn.execute(
         "SELECT COUNT(*) AS total,"
-        " SUM(label IS NULL) AS unlabelled,"
-        " SUM(label = 'target') AS target,"
-        " SUM(label = 'not_target') AS not_target,"
-        " SUM(label = 'not_face') AS not_face"
+        " COUNT(CASE WHEN label IS NULL THEN 1 END) AS unlabelled,"
+        " COUNT(CASE WHEN label = 'target' THEN 1 END) AS target,"
+        " COUNT(CASE WHEN label = 'not_target' THEN 1 END) AS not_target,"
+        " COUNT(CASE WHEN label = 'not_face' THEN 1 END) AS not_face"
         " FROM crops"
     ).fetchone()
     return {key: value or 0 for key, value in dict(row).items()}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from webapp.context import get_db, get_settings
+from webapp.store.db import DatabaseError
 from webapp.web.helpers import home_page
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def too_large(error: RequestEntityTooLarge):
     return render_template("error.html", error=error), 413
 
 
-def store_unavailable(error: sqlite3.Error):
+def store_unavailable(error: DatabaseError):
     """The store cannot be read or written (a full disk, a missing or locked file): a
     clear 503, never a stack trace; the details go to the log."""
     log.error("the store failed on %s %s: %s", request.method, request.path, error)
@@ -61,6 +61,6 @@ def score_filter(value: float | None) -> str:
 def init_app(app: Flask) -> None:
     app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(sqlite3.Error, store_unavailable)
+    app.register_error_handler(DatabaseError, store_unavailable)
     app.add_template_filter(percent_filter, "percent")
     app.add_template_filter(score_filter, "score")

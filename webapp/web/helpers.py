@@ -4,7 +4,6 @@ them, starting a job, a model version's report. Views import these, never each o
 from __future__ import annotations
 
 import os
-import sqlite3
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,7 +16,7 @@ from webapp.learn.versions import ModelVersion, VersionError, read_metadata
 from webapp.operations.active_model import ActiveModel
 from webapp.store import jobs as job_store
 from webapp.store import labels
-from webapp.store.db import MAX_INTEGER
+from webapp.store.db import MAX_INTEGER, Connection, Row
 from webapp.store.settings import get_target_name
 from webapp.store.target_picture import target_picture
 from webapp.store.videos import crop_counts
@@ -78,12 +77,12 @@ def report_examples(version: ModelVersion | None) -> list[dict[str, Any]]:
     return (version.metadata.get("report") or {}).get("examples", []) if version else []
 
 
-def has_target_picture(db: sqlite3.Connection, version: ModelVersion | None) -> bool:
+def has_target_picture(db: Connection, version: ModelVersion | None) -> bool:
     """Whether ``/target-picture`` has a picture of the target to show."""
     return target_picture(db, report_examples(version)) is not None
 
 
-def home_page(db: sqlite3.Connection, error: str | None = None, status: int = 200):
+def home_page(db: Connection, error: str | None = None, status: int = 200):
     """The public home page: the target and the selfie form (with an error), or "coming
     soon" while no model is ready. Nothing about the admin's work (counts, commands) is
     ever shown to visitors."""
@@ -99,7 +98,7 @@ def home_page(db: sqlite3.Connection, error: str | None = None, status: int = 20
     return page, status
 
 
-def progress_json(db: sqlite3.Connection) -> dict[str, int]:
+def progress_json(db: Connection) -> dict[str, int]:
     """Crops in all, labelled, unlabelled and per label: the progress bar's numbers."""
     counts = crop_counts(db)
     return {**counts, "labelled": counts["total"] - counts["unlabelled"]}
@@ -115,7 +114,7 @@ def time_in_video(time_ms: int | None) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def crop_json(row: sqlite3.Row) -> dict[str, Any]:
+def crop_json(row: Row) -> dict[str, Any]:
     """What a page needs to show a crop and where it came from."""
     from_video = row["source"] == "video"
     return {
@@ -135,7 +134,7 @@ def crop_json(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def get_crop_or_404(crop_id: int) -> sqlite3.Row:
+def get_crop_or_404(crop_id: int) -> Row:
     row = labels.get_crop(get_db(), crop_id)
     if row is None:
         abort(404, description=f"There is no crop {crop_id}.")

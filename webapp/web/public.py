@@ -16,7 +16,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +37,7 @@ from webapp.context import get_db, get_settings
 from webapp.learn.standing import Standing, standing
 from webapp.learn.versions import DIRECTORY_NAME, ModelVersion, VersionError, read_metadata
 from webapp.operations.active_model import ActiveModel
-from webapp.store.db import ping
+from webapp.store.db import Connection, DatabaseError, OperationalError, ping
 from webapp.store.rate_limits import hit
 from webapp.store.target_picture import target_picture
 from webapp.web.auth import csrf
@@ -95,13 +94,13 @@ def _client_key() -> str:
     return hmac.new(secret, address, hashlib.sha256).hexdigest()[:32]
 
 
-def _check_rate_limit(db: sqlite3.Connection) -> None:
+def _check_rate_limit(db: Connection) -> None:
     limit = get_settings().score_rate_limit
     if not limit:
         return
     try:
         decision = hit(db, _client_key(), limit=limit, window=get_settings().score_rate_window)
-    except sqlite3.OperationalError as error:  # a full disk or a read-only store
+    except OperationalError as error:  # a full disk or a read-only store
         # Scoring needs no write: it goes on, unlimited, until the store can count again.
         log.warning("the rate limit is off: the store cannot be written (%s)", error)
         return
@@ -122,7 +121,7 @@ def _chosen_photo() -> FileStorage | None:
     return next((upload for upload in uploads if upload.filename), uploads[0])
 
 
-def _score_upload(db: sqlite3.Connection, page: bool = False) -> tuple[ModelVersion, PhotoScore]:
+def _score_upload(db: Connection, page: bool = False) -> tuple[ModelVersion, PhotoScore]:
     """Check limits, read the ``photo`` field and score it (``page``: from the page's form,
     where sending no photo means none was chosen).
 
@@ -329,7 +328,7 @@ def healthz():
         db = get_db()
         ping(db)
         body["store"] = "ok"
-    except sqlite3.Error as error:
+    except DatabaseError as error:
         return {"store": f"unreachable: {error}", "model": None}, 503
     version = active_model().current(db)
     body["model"] = version.directory if version else None
