@@ -201,12 +201,14 @@ def labelling_app_for(tmp_path: Path, extracted_instance: Path, **config):
 
 
 def copy_sqlite_store(path: Path, url: str) -> None:
-    """Copy a SQLite store into the (new, empty) PostgreSQL database at ``url``."""
-    from webapp.store.copy import copy_store
+    """Copy a SQLite store into the test's PostgreSQL database at ``url``, unless an app of
+    the same test filled it already (apps of one test share its database, as hosts do)."""
+    from webapp.store.copy import copy_store, count_rows
 
     source, target = open_store(path), open_store(url)
     try:
-        copy_store(source, target)
+        if not any(count_rows(target).values()):
+            copy_store(source, target)
     finally:
         source.close()
         target.close()

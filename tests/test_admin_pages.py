@@ -18,6 +18,9 @@ from webapp.store import jobs as job_store
 from webapp.store.videos import list_videos
 from webapp.vision.video import Sampling
 
+# The store and API on both engines: SQLite, and a real PostgreSQL server.
+pytestmark = pytest.mark.usefixtures("database")
+
 BARE_FLASK = re.compile(r"(?<!\.venv/bin/)\bflask --app\b")
 
 

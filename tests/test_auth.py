@@ -12,6 +12,9 @@ from webapp.context import get_db
 from webapp.store import users
 from webapp.web.auth import safe_next
 
+# The store and API on both engines: SQLite, and a real PostgreSQL server.
+pytestmark = pytest.mark.usefixtures("database")
+
 PASSWORD = "correct horse battery staple"
 
 ADMIN_PAGES = [

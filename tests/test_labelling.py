@@ -11,6 +11,9 @@ from webapp.context import get_db
 from webapp.store import labels
 from webapp.store.db import open_store
 
+# The store and API on both engines: SQLite, and a real PostgreSQL server.
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def label_of(app, crop_id: int) -> str | None:
     with app.app_context():

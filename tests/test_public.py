@@ -10,10 +10,14 @@ import pytest
 from PIL import Image
 
 from tests.conftest import app_on
+from tests.servers import free_port
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.store.target_picture import set_target_picture
 from webapp.vision import cv2
+
+# The store and API on both engines: SQLite, and a real PostgreSQL server.
+pytestmark = pytest.mark.usefixtures("database")
 
 FACE_CENTRE = (220, 112)  # of the astronaut's face in the 512x512 photo
 
@@ -239,7 +243,7 @@ def test_selfies_are_never_stored(public, app_with_model, astronaut_rgb):
         return {str(p) for p in instance.rglob("*") if p.is_file() and "sqlite3" not in p.name}
 
     conn = open_store(app_with_model.config["DATABASE"])
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    tables = conn.tables()
 
     def rows() -> dict[str, list]:
         return {
@@ -293,8 +297,11 @@ def test_an_admin_chooses_the_target_picture_on_a_crop_page(tmp_path, trained_in
     assert client.get("/target-picture").data == expected
 
 
-def test_healthz_is_503_when_the_store_cannot_be_reached(tmp_path):
-    app = app_on(tmp_path, None, DATABASE=str(tmp_path))  # a folder is no SQLite file
+def test_healthz_is_503_when_the_store_cannot_be_reached(tmp_path, database):
+    if database:  # a port where no server listens
+        app = app_on(tmp_path, None, DATABASE_URL=f"postgresql://u:p@127.0.0.1:{free_port()}/x")
+    else:
+        app = app_on(tmp_path, None, DATABASE=str(tmp_path))  # a folder is no SQLite file
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["store"].startswith("unreachable")

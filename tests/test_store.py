@@ -18,19 +18,11 @@ both_engines = pytest.mark.usefixtures("database")
 VIDEO = dict(size_bytes=1, frame_count=10, fps=25.0, width=4, height=4)
 
 
-def tables(conn) -> set[str]:
-    if conn.dialect == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'table'"
-    else:
-        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-    return {row[0] for row in conn.execute(query)}
-
-
 @both_engines
 def test_a_new_store_gets_every_migration(store_target):
     conn = db.open_store(store_target)
     assert db.schema_version(conn) == len(db.migrations())
-    assert set(TABLES) | {"workers"} <= tables(conn)
+    assert set(TABLES) | {"workers"} <= set(conn.tables())
 
 
 def test_the_database_url_chooses_the_engine(database, store_target):

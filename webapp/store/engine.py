@@ -71,6 +71,10 @@ class Connection(Protocol):
 
     def migration_statements(self, sql: str) -> list[str]: ...
 
+    def tables(self) -> list[str]:
+        """The names of the store's tables (the schema version's own included)."""
+        ...
+
     def reset_ids(self, table: str) -> None: ...
 
 

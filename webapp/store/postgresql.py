@@ -234,6 +234,13 @@ class PostgresConnection:
             ).fetchone()[0]
         )
 
+    def tables(self) -> list[str]:
+        rows = self.execute(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+            " ORDER BY tablename"
+        )
+        return [row[0] for row in rows]
+
     def reset_ids(self, table: str) -> None:
         """Move an identity column's counter past the ids rows were given explicitly."""
         sequence = self.execute(

@@ -89,6 +89,10 @@ class SQLiteConnection:
     def set_schema_version(self, number: int) -> None:
         self.execute(f"PRAGMA user_version = {int(number):d}")
 
+    def tables(self) -> list[str]:
+        rows = self.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return [row[0] for row in rows]
+
     def reset_ids(self, table: str) -> None:
         """Nothing to do: SQLite's next id is always past the largest one stored."""
 
