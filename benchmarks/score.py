@@ -1,7 +1,7 @@
 """How fast is the selfie scoring path, in-process and under gunicorn, in one run?
 
     .venv/bin/python benchmarks/score.py [--repeat 60] [--requests 300] [--clients 4] [--rounds 3]
-        [--json]
+        [--database-url postgresql://USER:PASSWORD@HOST:PORT/EMPTY_DB] [--json]
 
 Builds real models first (faces extracted from ../shared/data/movie/dev_movie.mp4, labelled
 from its truth table, trained with the default preset): one with eigenfaces and, when dlib
@@ -25,6 +25,11 @@ For each set-up:
   720p JPEG from a few concurrent clients, the set-ups' servers taking turns in rounds):
   requests/s, p50/p95, errors. Workers run the ResNet on dlib's runtime through
   ``benchmarks/dlib_runtime_app.py`` (the app itself has no such setting).
+
+With ``--database-url`` (an empty PostgreSQL database, filled here and left for you to drop),
+the gunicorn load also runs face embeddings on onnxruntime with the store on SQLite and on
+that PostgreSQL server, in turns, both with the rate limit on (a write on every request, at
+a limit no client reaches): requests/s side by side, target PostgreSQL within 10% of SQLite.
 
 Also counts the faces found by the naive path and by ours on every development photo (none
 may be lost), and prints the targets of face embeddings on onnxruntime: in-process p50 of
@@ -90,6 +95,10 @@ class Setup:
     instance: Path
     runtime: str | None = None
     app: Any = None
+    # The store for gunicorn: None for the instance's SQLite file, else a PostgreSQL URL;
+    # with one, or with ``rate_limited``, the rate limit is on (a write per request).
+    database_url: str | None = None
+    rate_limited: bool = False
 
     def use(self) -> None:
         if self.runtime:
@@ -289,8 +298,11 @@ class Server:
             "LOOKALIKE_MODELS": str(models),
             "LOOKALIKE_BIND": f"127.0.0.1:{self.port}",
             "LOOKALIKE_WORKERS": "2",
-            "LOOKALIKE_SCORE_RATE_LIMIT": "0",
+            # Off, or on at a limit the clients never reach: the write is what is measured.
+            "LOOKALIKE_SCORE_RATE_LIMIT": "1000000000" if setup.rate_limited else "0",
         }
+        if setup.database_url:
+            env["LOOKALIKE_DATABASE_URL"] = setup.database_url
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -463,6 +475,44 @@ def build_setups(work: Path) -> tuple[list[Setup], dict]:
     return setups, {"movie": counts, "models": trained}
 
 
+def store_setups(setups: list[Setup], url: str) -> list[Setup]:
+    """The measured set-up twice more, rate limit on: its SQLite store, and a copy of that
+    store on the PostgreSQL server at ``url`` (which must be empty)."""
+    from webapp.store.copy import copy_store
+    from webapp.store.db import describe, open_store
+
+    ours = next(setup for setup in setups if setup.name == MEASURED)
+    source, target = open_store(ours.instance / DATABASE_FILE), open_store(url)
+    try:
+        copy_store(source, target)
+    finally:
+        source.close()
+        target.close()
+    print(f"store copied to {describe(url)}", file=sys.stderr)
+    return [
+        Setup(f"{MEASURED}, SQLite", ours.version, ours.instance, ours.runtime, None, None, True),
+        Setup(
+            f"{MEASURED}, PostgreSQL", ours.version, ours.instance, ours.runtime, None, url, True
+        ),
+    ]
+
+
+def store_comparison(report: dict) -> dict | None:
+    """PostgreSQL's requests/s beside SQLite's, both with the rate limit writing."""
+    loads = report["gunicorn_720p"]
+    sqlite, postgresql = loads.get(f"{MEASURED}, SQLite"), loads.get(f"{MEASURED}, PostgreSQL")
+    if not sqlite or not postgresql:
+        return None
+    ratio = postgresql["requests_per_s"] / sqlite["requests_per_s"]
+    return {
+        "sqlite_requests_per_s": sqlite["requests_per_s"],
+        "postgresql_requests_per_s": postgresql["requests_per_s"],
+        "ratio": round(ratio, 3),
+        "target": ">= 0.9",
+        "met": ratio >= 0.9,
+    }
+
+
 def targets(report: dict) -> list[dict]:
     """The targets of face embeddings on onnxruntime, with the figures measured."""
     if MEASURED not in report["in_process"]:
@@ -491,6 +541,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests under gunicorn")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="turns the gunicorn set-ups take")
+    parser.add_argument(
+        "--database-url",
+        help="an empty PostgreSQL database: also serve from it, beside SQLite (rate limit on)",
+    )
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     if not SELFIE.is_file():
@@ -503,6 +557,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         setups, trained = build_setups(work)
+        served = list(setups)
+        if options.database_url:
+            if not any(setup.name == MEASURED for setup in setups):
+                print("--database-url needs face embeddings (dlib) installed", file=sys.stderr)
+                return 2
+            served += store_setups(setups, options.database_url)
         photos = {"720p": photo_jpeg(1280, 720), "12MP": photo_jpeg(4000, 3000)}
         report: dict[str, Any] = {
             **trained,
@@ -510,7 +570,7 @@ def main() -> int:
             "breakdown": breakdown(setups, photos, options.repeat),
             "faces": faces_lost(ROOT / "benchmarks" / "out" / "naive_faces_we_miss.png"),
             "gunicorn_720p": gunicorn_loads(
-                setups,
+                served,
                 work / "models",
                 photos["720p"],
                 options.requests,
@@ -519,6 +579,7 @@ def main() -> int:
             ),
         }
         report["targets"] = targets(report)
+        report["store"] = store_comparison(report)
     report["cores"], report["load_average"] = os.cpu_count(), [round(x, 1) for x in os.getloadavg()]
     if options.json:
         print(json.dumps(report))
@@ -566,6 +627,14 @@ def print_report(report: dict) -> None:
             f"gunicorn, {name}: 2 workers, {load['clients']} clients, {load['requests']}"
             f" requests of a 720p JPEG in {load['rounds']} turns: {load['requests_per_s']}/s,"
             f" p50 {load['p50_ms']:.1f} ms, p95 {load['p95_ms']:.1f} ms, errors {load['errors']}"
+        )
+    if report["store"]:
+        store = report["store"]
+        verdict = "met" if store["met"] else "NOT met"
+        print(
+            f"store, {MEASURED}, rate limit on: SQLite {store['sqlite_requests_per_s']}/s,"
+            f" PostgreSQL {store['postgresql_requests_per_s']}/s, ratio {store['ratio']}"
+            f" (target {store['target']}): {verdict}"
         )
     for row in report["targets"]:
         verdict = "met" if row["met"] else "NOT met"

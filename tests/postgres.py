@@ -89,10 +89,10 @@ class PostgresServer:
             )
         )
         self._options = options
-        self._start_server()
+        self.start_server()
         return self
 
-    def _start_server(self) -> None:
+    def start_server(self) -> None:
         self._run(
             str(self.bin / "pg_ctl"),
             "-D", str(self.data),
@@ -125,7 +125,7 @@ class PostgresServer:
         """Stop the server (fast: clients are cut off), wait, start it again."""
         self.stop_server()
         time.sleep(down_seconds)
-        self._start_server()
+        self.start_server()
 
     def stop_server(self) -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")

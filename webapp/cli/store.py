@@ -6,21 +6,23 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webapp.store.db import connect, migrate, schema_version
+from webapp.store.db import connect, describe, migrate, schema_version
 
 
 @click.command("init-db")
 @with_appcontext
 def init_db_command() -> None:
     """Create the store or bring its schema up to date; never drops data."""
-    path = current_app.config["DATABASE"]
-    db = connect(path)
+    store = current_app.config["DATABASE"]
+    db = connect(store, pooled=False)
     try:
         applied = migrate(db)
         version = schema_version(db)
     finally:
         db.close()
     if applied:
-        click.echo(f"Applied {', '.join(applied)}: {path} is at schema version {version}.")
+        click.echo(
+            f"Applied {', '.join(applied)}: {describe(store)} is at schema version {version}."
+        )
     else:
-        click.echo(f"{path} is up to date (schema version {version}).")
+        click.echo(f"{describe(store)} is up to date (schema version {version}).")
