@@ -16,6 +16,7 @@ down, taking one fails after :data:`POOL_TIMEOUT` seconds with
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
@@ -271,6 +272,7 @@ _CONNECTION_OPTIONS = {
 _pools: dict[str, ConnectionPool] = {}
 _pools_lock = threading.Lock()
 _pools_pid = os.getpid()
+_orphaned: list[ConnectionPool] = []  # a forked child's view of its parent's pools
 
 
 def _pool(url: str) -> ConnectionPool:
@@ -295,11 +297,10 @@ def _pool(url: str) -> ConnectionPool:
                 open=False,
             )
             pool.open(wait=False)
+            if not _pools and not _orphaned:
+                atexit.register(close_pools)  # its threads end before the interpreter does
             _pools[url] = pool
         return pool
-
-
-_orphaned: list[ConnectionPool] = []
 
 
 def connect(url: str, *, pooled: bool = True) -> PostgresConnection:
