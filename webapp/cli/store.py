@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from webapp.store.db import connect, migrate, schema_version
+from webapp.store.db import connect, describe, migrate, schema_version
 
 
 @click.command("init-db")
@@ -20,7 +20,8 @@ def init_db_command() -> None:
         version = schema_version(db)
     finally:
         db.close()
+    shown = describe(path)  # a PostgreSQL URL without its password
     if applied:
-        click.echo(f"Applied {', '.join(applied)}: {path} is at schema version {version}.")
+        click.echo(f"Applied {', '.join(applied)}: {shown} is at schema version {version}.")
     else:
-        click.echo(f"{path} is up to date (schema version {version}).")
+        click.echo(f"{shown} is up to date (schema version {version}).")
