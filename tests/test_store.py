@@ -9,6 +9,7 @@ from importlib import resources
 
 import pytest
 
+from tests.postgres import PASSWORD
 from webapp.store import db, jobs, login_throttle, rate_limits, users
 from webapp.store import videos as video_store
 from webapp.store.copy import TABLES, copy_store, count_rows
@@ -138,6 +139,7 @@ def test_init_db_command_is_idempotent(runner, app):
     again = runner.invoke(args=["init-db"])
     assert again.exit_code == 0
     assert "up to date" in again.output
+    assert PASSWORD not in first.output + again.output  # run.sh's log shows it on every start
     conn = db.connect(app.config["DATABASE"])
     assert db.schema_version(conn) == len(db.migrations())
 

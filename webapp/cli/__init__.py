@@ -8,10 +8,11 @@ from flask.cli import FlaskGroup
 
 
 def init_app(app: Flask) -> None:
-    from webapp.cli import admin, extract, store, training
+    from webapp.cli import admin, copy_store, extract, store, training
 
     for command in (
         store.init_db_command,
+        copy_store.copy_store_command,
         extract.extract_command,
         training.train_command,
         training.evaluate_command,

@@ -13,16 +13,15 @@ from webapp.store.db import connect, describe, migrate, schema_version
 @with_appcontext
 def init_db_command() -> None:
     """Create the store or bring its schema up to date; never drops data."""
-    store = current_app.config["DATABASE"]
-    db = connect(store, pooled=False)
+    path = current_app.config["DATABASE"]
+    db = connect(path, pooled=False)
     try:
         applied = migrate(db)
         version = schema_version(db)
     finally:
         db.close()
+    shown = describe(path)  # a PostgreSQL URL without its password
     if applied:
-        click.echo(
-            f"Applied {', '.join(applied)}: {describe(store)} is at schema version {version}."
-        )
+        click.echo(f"Applied {', '.join(applied)}: {shown} is at schema version {version}.")
     else:
-        click.echo(f"{describe(store)} is up to date (schema version {version}).")
+        click.echo(f"{shown} is up to date (schema version {version}).")

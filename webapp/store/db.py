@@ -131,6 +131,17 @@ def transaction(conn: Connection, *, exclusive: bool = True) -> Iterator[Connect
     conn.commit()
 
 
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """Read a block's rows as they all were at its start, while others go on writing (a
+    copy of the whole store). Read only: nothing is written in it, so nothing to commit."""
+    conn.begin_snapshot()
+    try:
+        yield conn
+    finally:
+        conn.rollback()
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """All migration files as (number, name, sql), in order; numbers must run 1, 2, 3..."""
     found = []
@@ -198,6 +209,13 @@ def open_store(database: str | Path) -> Connection:
         conn.close()
         raise
     return conn
+
+
+def remove_file_store(path: str | Path) -> None:
+    """Delete a SQLite store's file and its journal's (a store just made and not wanted:
+    a copy into it that failed). Its connections must be closed."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 _kept: dict[str, Connection] = {}

@@ -191,6 +191,12 @@ class PostgresConnection:
         if exclusive:
             self.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK:d})")
 
+    def begin_snapshot(self) -> None:
+        # Read committed (the default) would let each statement see newer rows; repeatable
+        # read keeps the first statement's snapshot for the whole transaction.
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.execute("SELECT 1").fetchone()
+
     def commit(self) -> None:
         self.execute("COMMIT")
 

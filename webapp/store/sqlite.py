@@ -73,6 +73,12 @@ class SQLiteConnection:
         # of failing half-way with "database is locked" (``exclusive`` changes nothing).
         self.execute("BEGIN IMMEDIATE")
 
+    def begin_snapshot(self) -> None:
+        # A deferred transaction: in WAL mode its first read fixes what every later read
+        # sees, while writers go on (they never block a reader, nor a reader them).
+        self.execute("BEGIN")
+        self.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+
     def commit(self) -> None:
         self.execute("COMMIT")
 
