@@ -12,8 +12,9 @@ from werkzeug.routing import IntegerConverter
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES, start_job
 from webapp.learn.features import ExtractorError, get_extractor
-from webapp.learn.versions import ModelVersion, VersionError, read_metadata
+from webapp.learn.versions import ModelVersion, VersionError
 from webapp.operations.active_model import ActiveModel
+from webapp.operations.model_files import read_metadata
 from webapp.store import jobs as job_store
 from webapp.store import labels
 from webapp.store.db import MAX_INTEGER, Connection, Row
@@ -240,7 +241,7 @@ def report_context(version: dict[str, Any]) -> dict[str, Any]:
         for example in report.get("examples", [])
     ]
     try:
-        libraries = read_metadata(get_settings().models_dir, version["directory"]).get(
+        libraries = read_metadata(db, get_settings().models_dir, version["directory"]).get(
             "libraries", {}
         )
         files_problem = None

@@ -35,8 +35,9 @@ from werkzeug.datastructures import FileStorage
 
 from webapp.context import get_db, get_settings
 from webapp.learn.standing import Standing, standing
-from webapp.learn.versions import DIRECTORY_NAME, ModelVersion, VersionError, read_metadata
+from webapp.learn.versions import DIRECTORY_NAME, ModelVersion, VersionError
 from webapp.operations.active_model import ActiveModel
+from webapp.operations.model_files import read_metadata
 from webapp.store.db import Connection, DatabaseError, OperationalError, ping
 from webapp.store.rate_limits import hit
 from webapp.store.target_picture import target_picture
@@ -251,9 +252,9 @@ def read_share_token(token: str) -> SharedResult | None:
 
 def _standing_of(result: SharedResult) -> Standing | None:
     """Where a shared percentage falls among the movie's other faces, if its model version
-    is still on disk."""
+    is still on disk or in the store."""
     try:
-        metadata = read_metadata(get_settings().models_dir, result.model_version)
+        metadata = read_metadata(get_db(), get_settings().models_dir, result.model_version)
     except (VersionError, OSError, ValueError):
         return None
     return standing(metadata, result.percent)
