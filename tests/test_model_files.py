@@ -1,7 +1,7 @@
-"""Many hosts on one store: a host with an empty models folder scores with the active
-version read from the store; the store's copy is checked before anything is written;
-versions trained before the store kept files still load from the folder, and can be
-published into the store."""
+"""Many hosts on one store: a host with an empty models folder and no crops folder scores
+with the active version and shows the target's picture, both read from the store; the
+store's copy is checked before anything is written; versions trained before the store
+kept files still load from the folder, and can be published into the store."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from tests.learn_data import SMALL_SEARCH
 from tests.test_public import jpeg, post_photo
 from webapp.learn.versions import FILES
 from webapp.operations.model_files import publish_model_files
+from webapp.operations.target_picture import active_examples, publish_target_picture
 from webapp.operations.training import train_from_store
 from webapp.store import models as model_store
 from webapp.store.db import open_store, transaction
+from webapp.store.target_picture import target_picture
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -58,6 +60,12 @@ def scored(app, photo: bytes) -> dict:
     return response.get_json()
 
 
+def target_png(app, conn) -> bytes:
+    """The PNG file, on the host that has it, of the crop chosen to show the target."""
+    row = target_picture(conn, active_examples(conn))
+    return (Path(app.config["CROPS_DIR"]) / row["image_file"]).read_bytes()
+
+
 def hidden_entries(app) -> list[str]:
     return [p.name for p in Path(app.config["MODELS_DIR"]).iterdir() if p.name.startswith(".")]
 
@@ -65,7 +73,15 @@ def hidden_entries(app) -> list[str]:
 def test_a_host_with_only_the_store_scores_and_shows_the_target_like_the_first(
     first, second, store, astronaut_rgb
 ):
+    assert not Path(second.config["CROPS_DIR"]).exists()
     visitor = second.test_client()
+    # The picture was published when training recorded the version: the first host never
+    # had to show it.
+    picture = visitor.get("/target-picture")
+    assert picture.status_code == 200 and picture.mimetype == "image/png"
+    assert picture.data == target_png(first, store)
+    assert 'src="/target-picture"' in visitor.get("/").get_data(as_text=True)
+
     photo = jpeg(astronaut_rgb)
     here, there = scored(second, photo), scored(first, photo)
     active = model_store.get_active_model_version(store)
@@ -167,3 +183,32 @@ def test_versions_trained_before_still_load_from_the_folder_and_can_be_published
         }
         assert all(row["sha256"] == hashlib.sha256(row["content"]).hexdigest() for row in kept)
     assert scored(second, photo)["look_alike_percent"] == scored(first, photo)["look_alike_percent"]
+
+
+def test_the_target_picture_is_published_when_shown_or_chosen_and_missing_is_404(
+    first, second, store
+):
+    with transaction(store):
+        store.execute("DELETE FROM published_pictures")
+    visitor, picture = second.test_client(), target_png(first, store)
+    assert visitor.get("/target-picture").status_code == 404  # nowhere on this host
+    assert 'src="/target-picture"' not in visitor.get("/").get_data(as_text=True)
+
+    assert first.test_client().get("/target-picture").data == picture  # from its file
+    assert visitor.get("/target-picture").data == picture  # published as it was shown
+
+    with transaction(store):
+        store.execute("DELETE FROM published_pictures")
+    chosen = publish_target_picture(store, first.config["CROPS_DIR"], active_examples(store))
+    assert chosen == target_picture(store, active_examples(store))["id"]
+    assert visitor.get("/target-picture").data == picture
+
+    other = store.execute(
+        "SELECT id, image_file FROM crops WHERE label = 'target' AND id <> ? ORDER BY id DESC",
+        (chosen,),
+    ).fetchone()
+    admin = first.test_client()
+    assert admin.post("/admin/login", data=ADMIN).status_code == 302
+    assert admin.post(f"/admin/crops/{other['id']}/target-picture").status_code == 302
+    expected = (Path(first.config["CROPS_DIR"]) / other["image_file"]).read_bytes()
+    assert visitor.get("/target-picture").data == expected

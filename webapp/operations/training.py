@@ -22,6 +22,7 @@ from webapp.operations.activation import POLICIES, Policy, decide
 from webapp.operations.crop_files import load_crop_images
 from webapp.operations.describing import crop_variants, load_crop_descriptors
 from webapp.operations.model_files import folder_files
+from webapp.operations.target_picture import active_examples, publish_target_picture
 from webapp.settings import Settings
 from webapp.store import models as model_store
 from webapp.store.db import Connection, now
@@ -270,5 +271,7 @@ def train_from_store(
         files=folder_files(models_dir, directory),
         activate=decision.activate,
     )
+    # Hosts without the crops folder show the target's picture from the store.
+    publish_target_picture(conn, crops_dir, active_examples(conn))
     report_progress(1.0, "done")
     return TrainingResult(version_id, directory, report)
