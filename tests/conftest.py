@@ -297,6 +297,23 @@ def app_on(tmp_path: Path, source: Path | None, **config):
     return new_app(root, **{"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, **config})
 
 
+def forget_model_files(app, directory: str) -> None:
+    """Delete a version's files from the app's store, as for a version trained before the
+    store kept them: then only the models folder has them."""
+    from webapp.store.db import transaction
+
+    conn = open_store(app.config["DATABASE"])
+    try:
+        with transaction(conn):
+            conn.execute(
+                "DELETE FROM model_files WHERE model_version_id IN"
+                " (SELECT id FROM model_versions WHERE directory = ?)",
+                (directory,),
+            )
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def app_with_model(tmp_path, trained_instance):
     """A copy of ``trained_instance`` served by a new app (CSRF off, models re-checked on

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import create_admin, log_in
+from tests.conftest import create_admin, forget_model_files, log_in
 from tests.learn_data import SMALL_SEARCH, fill_store
 from webapp.context import get_db
 from webapp.jobs import wait_for_job
@@ -339,6 +339,7 @@ def test_a_version_whose_files_are_gone_cannot_be_activated(alice, filled_app):
     with filled_app.app_context():
         directory = model_store.get_model_version(get_db(), first)["directory"]
     shutil.rmtree(Path(filled_app.config["MODELS_DIR"]) / directory)
+    forget_model_files(filled_app, directory)  # and not in the store either
     response = alice.post(f"/admin/models/{first}/activate")
     assert response.status_code == 409 and b"cannot be activated" in response.data
     assert active_id(filled_app) == second

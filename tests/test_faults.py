@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.conftest import new_app
+from tests.conftest import forget_model_files, new_app
 from tests.learn_data import fill_store
 from webapp.store import models as model_store
 from webapp.store.db import open_store
@@ -130,6 +130,7 @@ def test_a_missing_model_folder_is_not_called_untrained(scoring_app, astronaut_r
     folder = _active_folder(scoring_app)
     hidden = folder.with_name("elsewhere")
     folder.rename(hidden)
+    forget_model_files(scoring_app, folder.name)  # nowhere to write it out from
     client = scoring_app.test_client()
     answer = post_photo(client, jpeg(astronaut_rgb))
     assert answer.status_code == 503

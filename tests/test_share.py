@@ -9,6 +9,7 @@ import re
 import pytest
 from itsdangerous import URLSafeSerializer
 
+from tests.conftest import forget_model_files
 from tests.test_public import jpeg, post_photo
 from webapp.learn.standing import MIN_OTHER_FACES, Standing, standing
 from webapp.store import models as model_store
@@ -157,13 +158,14 @@ def test_home_page_has_open_graph_tags(public):
 
 
 def test_a_shared_link_outlives_its_model_version(tmp_path, public, app_with_model, astronaut_rgb):
-    """A link to a version whose files were deleted still shows the percentage, without the
-    comparison it can no longer make."""
+    """A link to a version whose files were deleted (from the models folder and the store)
+    still shows the percentage, without the comparison it can no longer make."""
     import shutil
 
     text = post_photo(public, jpeg(astronaut_rgb), url="/").get_data(as_text=True)
     url = share_url_of(text)
     directory = active_version(app_with_model)["directory"]
     shutil.rmtree(f"{app_with_model.config['MODELS_DIR']}/{directory}")
+    forget_model_files(app_with_model, directory)
     page = public.get(url.removeprefix("http://localhost")).get_data(as_text=True)
     assert 'id="shared-percent">' in page and 'id="standing"' not in page

@@ -13,8 +13,9 @@ from flask.cli import with_appcontext
 from webapp.context import get_db, get_settings
 from webapp.learn.features import EXTRACTORS, default_extractor
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
-from webapp.learn.versions import ModelVersion, VersionError, load_version
+from webapp.learn.versions import ModelVersion, VersionError
 from webapp.operations.activation import POLICIES
+from webapp.operations.model_files import load_version
 from webapp.store import models as model_store
 
 
@@ -124,7 +125,7 @@ def active_version() -> ModelVersion:
             "there is no active model yet: run `.venv/bin/flask --app webapp train`"
         )
     try:
-        return load_version(get_settings().models_dir, active["directory"])
+        return load_version(get_db(), get_settings().models_dir, active["directory"])
     except VersionError as error:
         raise click.ClickException(str(error)) from None
 

@@ -30,12 +30,17 @@ if TYPE_CHECKING:
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "version.json"
+FILES = (MODEL_FILE, METADATA_FILE)  # everything a version's folder holds
 DIRECTORY_NAME = re.compile(r"^v\d{8}-\d{6}-[0-9a-f]{6}$")
 FORMAT = 1
 
 
 class VersionError(Exception):
     """A model version cannot be loaded; the message says why and what to do."""
+
+
+class VersionMissing(VersionError):
+    """A version's folder, or one of its files, is not in the models folder."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,9 @@ def save_version(
     return name, metadata
 
 
-def version_path(models_dir: str | Path, directory: str) -> Path:
-    """The version's folder, checked to be a version directory inside the models folder.
+def version_folder(models_dir: str | Path, directory: str) -> Path:
+    """Where the version's folder is or would be, checked to be a version directory inside
+    the models folder (it may not exist).
 
     :raise VersionError: for a name that is not a version or a path leading elsewhere.
     """
@@ -121,8 +127,18 @@ def version_path(models_dir: str | Path, directory: str) -> Path:
     path = (root / directory).resolve()
     if path.parent != root:  # a symlink pointing out of the models folder
         raise VersionError(f"model version {directory} is not inside the models folder {root}")
-    if not (path / MODEL_FILE).is_file() or not (path / METADATA_FILE).is_file():
-        raise VersionError(f"model version {directory} is missing from {root}: retrain")
+    return path
+
+
+def version_path(models_dir: str | Path, directory: str) -> Path:
+    """The version's folder, checked as :func:`version_folder` does, with all its files.
+
+    :raise VersionMissing: the folder or one of its files is not there.
+    :raise VersionError: for a name that is not a version or a path leading elsewhere.
+    """
+    path = version_folder(models_dir, directory)
+    if not all((path / name).is_file() for name in FILES):
+        raise VersionMissing(f"model version {directory} is missing from {path.parent}: retrain")
     return path
 
 

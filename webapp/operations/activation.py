@@ -111,7 +111,8 @@ def decide(
     should replace the active one, under ``policy``."""
     import numpy as np
 
-    from webapp.learn.versions import VersionError, load_version
+    from webapp.learn.versions import VersionError
+    from webapp.operations.model_files import load_version
 
     if policy not in POLICIES:
         raise ValueError(f"activate must be one of {', '.join(POLICIES)}, not {policy!r}")
@@ -125,7 +126,7 @@ def decide(
             return Decision(False, "kept inactive as asked (never); no version is active", new=new)
         return Decision(True, "the first version: there was no active one", new=new)
     try:
-        active_version = load_version(models_dir, active_row["directory"])
+        active_version = load_version(conn, models_dir, active_row["directory"])
     except VersionError as error:
         if policy == "never":
             return Decision(False, "kept inactive as asked (never)", active_row["id"], new)

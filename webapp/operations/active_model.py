@@ -12,7 +12,8 @@ import threading
 import time
 from pathlib import Path
 
-from webapp.learn.versions import ModelVersion, VersionError, load_version
+from webapp.learn.versions import ModelVersion, VersionError
+from webapp.operations import model_files
 from webapp.store import models as model_store
 from webapp.store.db import Connection
 
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 class ActiveModel:
     """This process's copy of the active model version, re-checked in the store every few
     seconds: a newly activated version is picked up without a restart, and every worker
-    agrees with the store, not with each other. Loading happens once per version."""
+    of every host agrees with the store, not with each other. Loading happens once per
+    version; a version this host's models folder lacks is written out from the store
+    first (:mod:`webapp.operations.model_files`)."""
 
     def __init__(self, models_dir: str | Path, check_seconds: float = 2.0) -> None:
         self.models_dir = models_dir
@@ -52,7 +55,7 @@ class ActiveModel:
         if directory is None:
             return
         try:
-            self._version = load_version(self.models_dir, directory)
+            self._version = model_files.load_version(conn, self.models_dir, directory)
         except VersionError as error:
             self.problem = str(error)
             log.error("the active model version cannot be used: %s", error)

@@ -13,9 +13,10 @@ from typing import Any
 
 from webapp.learn.features import get_extractor
 from webapp.learn.model import Progress, look_alike_percents
-from webapp.learn.versions import VersionError, load_version
+from webapp.learn.versions import VersionError
 from webapp.operations.crop_files import load_crop_images
 from webapp.operations.describing import load_crop_descriptors
+from webapp.operations.model_files import load_version
 from webapp.store import crop_scores
 from webapp.store import models as model_store
 from webapp.store.db import Connection
@@ -37,7 +38,7 @@ def score_unlabelled_crops(
     if active is None:
         raise ValueError("there is no active model yet: train one first")
     try:
-        version = load_version(models_dir, active["directory"])
+        version = load_version(conn, models_dir, active["directory"])
     except VersionError as error:
         raise ValueError(str(error)) from None
     extractor = get_extractor(version.extractor)

@@ -2,8 +2,9 @@
 and the admin page's Retrain job.
 
 Store + core, no Flask. The new version is written to the models folder first and only
-then recorded and activated, in one transaction: a run that fails or is cancelled at any
-point leaves the active version as it was (at worst an unreferenced directory on disk).
+then recorded with its files and activated, in one transaction: a run that fails or is
+cancelled at any point leaves the active version as it was (at worst an unreferenced
+directory on disk).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from webapp.learn.versions import save_version
 from webapp.operations.activation import POLICIES, Policy, decide
 from webapp.operations.crop_files import load_crop_images
 from webapp.operations.describing import crop_variants, load_crop_descriptors
+from webapp.operations.model_files import folder_files
+from webapp.operations.target_picture import active_examples, publish_target_picture
 from webapp.settings import Settings
 from webapp.store import models as model_store
 from webapp.store.db import Connection, now
@@ -265,7 +268,10 @@ def train_from_store(
         params=report["best_params"],
         metrics=report,
         data_counts=report["data_counts"],
+        files=folder_files(models_dir, directory),
         activate=decision.activate,
     )
+    # Hosts without the crops folder show the target's picture from the store.
+    publish_target_picture(conn, crops_dir, active_examples(conn))
     report_progress(1.0, "done")
     return TrainingResult(version_id, directory, report)

@@ -1,8 +1,16 @@
-"""Model versions (one row per training run) and the labelled crops training reads."""
+"""Model versions (one row per training run), their files, and the labelled crops
+training reads.
+
+A version's files (what its folder in the models folder holds) are kept in the store
+beside its row, each with its SHA-256, so that a host whose models folder lacks them can
+write them out (:mod:`webapp.operations.model_files`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from webapp.store.db import Connection, Row, now, transaction
@@ -44,10 +52,12 @@ def add_model_version(
     params: dict[str, Any],
     metrics: dict[str, Any],
     data_counts: dict[str, Any],
+    files: Mapping[str, bytes] | None = None,
     activate: bool = False,
 ) -> int:
-    """Record a version written to the models folder; with ``activate``, make it the
-    active one in the same transaction. Returns its id."""
+    """Record a version written to the models folder, with its ``files`` (name: content);
+    with ``activate``, make it the active one. One transaction: no host ever sees the
+    version without its files. Returns its id."""
     with transaction(conn):
         cursor = conn.execute(
             "INSERT INTO model_versions (directory, extractor, preset, face_size, params,"
@@ -64,9 +74,52 @@ def add_model_version(
             ),
         )
         version_id = cursor.fetchone()[0]
+        _add_files(conn, version_id, files or {})
         if activate:
             _activate(conn, version_id)
     return version_id
+
+
+def _add_files(conn: Connection, version_id: int, files: Mapping[str, bytes]) -> None:
+    conn.executemany(
+        "INSERT INTO model_files (model_version_id, name, content, sha256) VALUES (?, ?, ?, ?)",
+        [
+            (version_id, name, bytes(content), hashlib.sha256(content).hexdigest())
+            for name, content in files.items()
+        ],
+    )
+
+
+def add_model_files(conn: Connection, version_id: int, files: Mapping[str, bytes]) -> bool:
+    """Keep the files of a version recorded without them (trained before the store kept
+    files); False, and nothing changes, when it has files already."""
+    with transaction(conn):
+        held = conn.execute(
+            "SELECT 1 FROM model_files WHERE model_version_id = ? LIMIT 1", (version_id,)
+        ).fetchone()
+        if held is not None:
+            return False
+        _add_files(conn, version_id, files)
+    return True
+
+
+def model_files(conn: Connection, directory: str) -> list[Row]:
+    """name, content and sha256 of each file the store keeps of the version whose folder
+    is ``directory`` (none for an unknown version or one trained before files were kept)."""
+    return conn.execute(
+        "SELECT f.name, f.content, f.sha256 FROM model_files f"
+        " JOIN model_versions v ON v.id = f.model_version_id"
+        " WHERE v.directory = ? ORDER BY f.name",
+        (directory,),
+    ).fetchall()
+
+
+def versions_without_files(conn: Connection) -> list[Row]:
+    """id and directory of every version the store keeps no file of, oldest first."""
+    return conn.execute(
+        "SELECT id, directory FROM model_versions v WHERE NOT EXISTS"
+        " (SELECT 1 FROM model_files f WHERE f.model_version_id = v.id) ORDER BY id"
+    ).fetchall()
 
 
 def _activate(conn: Connection, version_id: int) -> None:

@@ -17,6 +17,7 @@ from flask import (
 )
 
 from webapp.context import get_db, get_settings
+from webapp.operations.target_picture import publish_crop_picture
 from webapp.store import labels
 from webapp.store.db import MAX_INTEGER
 from webapp.store.settings import get_setting
@@ -119,6 +120,8 @@ def use_as_target_picture(crop_id: int):
     """
     get_crop_or_404(crop_id)
     set_target_picture(get_db(), crop_id)
+    # Hosts without the crops folder show it from the store.
+    publish_crop_picture(get_db(), get_settings().crops_dir, crop_id)
     flash(f"Crop {crop_id} is now the picture of {target_name()} on the public page.")
     return redirect(url_for("browse.crop_page", crop_id=crop_id))
 

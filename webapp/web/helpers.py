@@ -12,13 +12,14 @@ from werkzeug.routing import IntegerConverter
 from webapp.context import get_db, get_settings
 from webapp.jobs import KIND_NAMES, start_job
 from webapp.learn.features import ExtractorError, get_extractor
-from webapp.learn.versions import ModelVersion, VersionError, read_metadata
+from webapp.learn.versions import ModelVersion, VersionError
+from webapp.operations import target_picture as target_pictures
 from webapp.operations.active_model import ActiveModel
+from webapp.operations.model_files import read_metadata
 from webapp.store import jobs as job_store
 from webapp.store import labels
 from webapp.store.db import MAX_INTEGER, Connection, Row
 from webapp.store.settings import get_target_name
-from webapp.store.target_picture import target_picture
 from webapp.store.videos import crop_counts
 from webapp.web import auth
 
@@ -78,8 +79,11 @@ def report_examples(version: ModelVersion | None) -> list[dict[str, Any]]:
 
 
 def has_target_picture(db: Connection, version: ModelVersion | None) -> bool:
-    """Whether ``/target-picture`` has a picture of the target to show."""
-    return target_picture(db, report_examples(version)) is not None
+    """Whether ``/target-picture`` has a picture of the target to show (published in the
+    store, or its file on this host)."""
+    return target_pictures.has_target_picture(
+        db, get_settings().crops_dir, report_examples(version)
+    )
 
 
 def home_page(db: Connection, error: str | None = None, status: int = 200):
@@ -240,7 +244,7 @@ def report_context(version: dict[str, Any]) -> dict[str, Any]:
         for example in report.get("examples", [])
     ]
     try:
-        libraries = read_metadata(get_settings().models_dir, version["directory"]).get(
+        libraries = read_metadata(db, get_settings().models_dir, version["directory"]).get(
             "libraries", {}
         )
         files_problem = None

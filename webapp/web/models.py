@@ -3,7 +3,9 @@ report, and its pictures (mean face, eigenfaces, confusion matrix).
 
 Pictures are made from the version's own files, found by version id through the store:
 no path ever comes from the request, and only directories inside the models folder are
-loaded (:func:`webapp.learn.versions.version_path` checks it).
+loaded (:func:`webapp.learn.versions.version_path` checks it). A version this host's
+models folder lacks is written out from the store first
+(:mod:`webapp.operations.model_files`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,9 @@ from flask import (
 )
 
 from webapp.context import get_db, get_settings
-from webapp.learn.versions import (
-    VersionError,
-    check_compatible,
-    load_version,
-    read_metadata,
-)
+from webapp.learn.versions import VersionError, check_compatible
+from webapp.operations.model_files import load_version, read_metadata
+from webapp.operations.target_picture import publish_target_picture
 from webapp.store import models as model_store
 from webapp.web import auth
 from webapp.web.helpers import report_context
@@ -61,12 +60,14 @@ def activate(version_id: int):
 
     :raise 404: no such version. :raise 409: its files cannot be used.
     """
-    version = get_version_or_404(version_id)
+    version, db = get_version_or_404(version_id), get_db()
     try:
-        check_compatible(read_metadata(get_settings().models_dir, version["directory"]))
+        check_compatible(read_metadata(db, get_settings().models_dir, version["directory"]))
     except VersionError as error:
         abort(409, description=f"Model version {version_id} cannot be activated: {error}")
-    model_store.activate_model_version(get_db(), version_id)
+    model_store.activate_model_version(db, version_id)
+    # Hosts without the crops folder show the target's picture from the store.
+    publish_target_picture(db, get_settings().crops_dir, version["metrics"].get("examples"))
     flash(f"Model version {version_id} is now active: visitors are scored with it.")
     return redirect(url_for("versions.versions"))
 
@@ -85,7 +86,7 @@ def _loaded_pipeline(version: dict[str, Any]):
     from webapp.learn import pictures
 
     try:
-        loaded = load_version(get_settings().models_dir, version["directory"])
+        loaded = load_version(get_db(), get_settings().models_dir, version["directory"])
     except VersionError as error:
         abort(404, description=str(error))
     if not pictures.has_eigenfaces(loaded.pipeline):

@@ -27,7 +27,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from itsdangerous import BadData, URLSafeSerializer
@@ -35,11 +34,12 @@ from werkzeug.datastructures import FileStorage
 
 from webapp.context import get_db, get_settings
 from webapp.learn.standing import Standing, standing
-from webapp.learn.versions import DIRECTORY_NAME, ModelVersion, VersionError, read_metadata
+from webapp.learn.versions import DIRECTORY_NAME, ModelVersion, VersionError
 from webapp.operations.active_model import ActiveModel
+from webapp.operations.model_files import read_metadata
+from webapp.operations.target_picture import target_picture_png
 from webapp.store.db import Connection, DatabaseError, OperationalError, ping
 from webapp.store.rate_limits import hit
-from webapp.store.target_picture import target_picture
 from webapp.web.auth import csrf
 from webapp.web.helpers import (
     active_model,
@@ -251,9 +251,9 @@ def read_share_token(token: str) -> SharedResult | None:
 
 def _standing_of(result: SharedResult) -> Standing | None:
     """Where a shared percentage falls among the movie's other faces, if its model version
-    is still on disk."""
+    is still on disk or in the store."""
     try:
-        metadata = read_metadata(get_settings().models_dir, result.model_version)
+        metadata = read_metadata(get_db(), get_settings().models_dir, result.model_version)
     except (VersionError, OSError, ValueError):
         return None
     return standing(metadata, result.percent)
@@ -307,17 +307,21 @@ def api_score():
 
 @bp.get("/target-picture")
 def target_picture_image():
-    """The picture of the target shown beside a visitor's face.
+    """The picture of the target shown beside a visitor's face: published in the store,
+    so that a host without the crops folder shows it too.
 
-    :raise 404: no crop is labelled target yet.
+    :raise 404: no crop is labelled target yet, or its picture is nowhere.
     """
     db = get_db()
-    row = target_picture(db, report_examples(active_model().current(db)))
-    if row is None:
+    examples = report_examples(active_model().current(db))
+    picture = target_picture_png(db, get_settings().crops_dir, examples)
+    if picture is None:
         abort(404, "No picture of the target yet.")
-    return send_from_directory(
-        get_settings().crops_dir, row["image_file"], mimetype="image/png", max_age=60
-    )
+    response = Response(picture, mimetype="image/png")
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/healthz")
