@@ -54,15 +54,11 @@ def fill_every_table(conn: db.Connection) -> None:
     rate_limits.hit(conn, "203.0.113.7", limit=30, window=60)
     login_throttle.record_failure(conn, "address:abc", limit=20, seconds=900)
     with db.transaction(conn):
-        for name in ("model.joblib", "version.json", "report.json"):  # more than one page
-            conn.execute(
-                "INSERT INTO model_files (model_version_id, name, content, sha256)"
-                " VALUES (?, ?, ?, ?)",
-                (version, name, bytes(range(256)) * 1000, "0" * 64),
-            )
-        conn.execute(
+        assert conn.execute("SELECT COUNT(*) FROM model_files").fetchone()[0] >= 4  # trained
+        other = conn.execute("SELECT MAX(id) FROM crops WHERE label = 'not_target'").fetchone()
+        conn.execute(  # bytes of every value, beside the target's picture training published
             "INSERT INTO published_pictures (crop_id, content, published_at) VALUES (?, ?, ?)",
-            (crop_ids[0], b"\x89PNG\r\n\x1a\n\x00\xff", db.now()),
+            (other[0], b"\x89PNG\r\n\x1a\n\x00\xff" + bytes(range(256)), db.now()),
         )
         conn.execute(
             "INSERT INTO workers (host, pid, started_at, seen_at) VALUES (?, ?, ?, ?)",
@@ -326,3 +322,35 @@ def test_a_snapshot_reads_what_was_there_when_it_began(store_target):
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_copied_install_serves_hosts_without_its_folders(
+    tmp_path, trained_instance, empty_database, astronaut_rgb
+):
+    """An install from before versions and pictures lived in the store: copy-store puts
+    them in on the way, so a host with only the URL scores and shows the target."""
+    from tests.conftest import forget_model_files
+    from tests.test_public import jpeg, post_photo
+
+    old = app_on(tmp_path / "old", trained_instance, DATABASE_URL=None)
+    conn = db.connect(old.config["DATABASE"])
+    for row in conn.execute("SELECT directory FROM model_versions").fetchall():
+        forget_model_files(old, row["directory"])
+    with db.transaction(conn):
+        conn.execute("DELETE FROM published_pictures")
+    conn.close()
+    expected = post_photo(old.test_client(), jpeg(astronaut_rgb)).get_json()
+
+    result = old.test_cli_runner().invoke(args=["copy-store", "--to", empty_database])
+    assert result.exit_code == 0, result.output
+
+    host = app_on(
+        tmp_path / "new", None, DATABASE_URL=empty_database, CROPS_DIR=str(tmp_path / "none")
+    )
+    assert not any(Path(host.config["MODELS_DIR"]).glob("v*"))
+    client = host.test_client()
+    scored = post_photo(client, jpeg(astronaut_rgb)).get_json()
+    assert scored["model_version"] == expected["model_version"]
+    assert scored["look_alike_percent"] == expected["look_alike_percent"]
+    picture = client.get("/target-picture")
+    assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from webapp.context import get_settings
-from webapp.operations.store_copy import CopyRefused, StoreCopy, copy_to
+from webapp.operations.store_copy import CopyRefused, StoreCopy, copy_to, publish_host_files
 
 
 @click.command("copy-store")
@@ -25,8 +25,10 @@ from webapp.operations.store_copy import CopyRefused, StoreCopy, copy_to
 @with_appcontext
 def copy_store_command(target: str, as_json: bool) -> None:
     """Copy everything in this app's store into an empty database, and check the counts."""
+    settings = get_settings()
+    publish = publish_host_files(settings.models_dir, settings.crops_dir)
     try:
-        copy = copy_to(get_settings().database, target)
+        copy = copy_to(settings.database, target, before_copy=publish)
     except CopyRefused as error:
         raise click.ClickException(str(error)) from None
     if as_json:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from webapp.operations.model_files import publish_model_files
+from webapp.operations.target_picture import active_examples, publish_target_picture
 from webapp.store.copy import check_empty, copy_store
 from webapp.store.db import (
     Connection,
@@ -30,6 +32,20 @@ from webapp.store.db import (
     migrations,
     remove_file_store,
 )
+
+
+def publish_host_files(
+    models_dir: str | Path, crops_dir: str | Path
+) -> Callable[[Connection], None]:
+    """The step before a copy that puts into the store what only this host's disk holds:
+    the files of versions trained before they were kept in the store, and the target's
+    picture. Hosts sharing the copy need nothing but the database."""
+
+    def publish(conn: Connection) -> None:
+        publish_model_files(conn, models_dir)
+        publish_target_picture(conn, crops_dir, active_examples(conn))
+
+    return publish
 
 
 class CopyRefused(Exception):

@@ -41,7 +41,7 @@ def target_picture(conn: Connection, examples: list[dict[str, Any]] | None) -> R
 
 def publish_picture(conn: Connection, crop_id: int, content: bytes) -> None:
     """Keep ``content`` as the picture of crop ``crop_id`` shown to visitors (replacing
-    one published before).
+    one published before; the same bytes again change nothing, not even the date).
 
     :raise IntegrityError: there is no such crop.
     """
@@ -49,7 +49,8 @@ def publish_picture(conn: Connection, crop_id: int, content: bytes) -> None:
         conn.execute(
             "INSERT INTO published_pictures (crop_id, content, published_at) VALUES (?, ?, ?)"
             " ON CONFLICT (crop_id) DO UPDATE SET content = excluded.content,"
-            " published_at = excluded.published_at",
+            " published_at = excluded.published_at"
+            " WHERE published_pictures.content <> excluded.content",
             (crop_id, bytes(content), now()),
         )
 
