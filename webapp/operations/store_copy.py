@@ -189,7 +189,7 @@ def _check_source_schema(conn: Connection, source: str | Path) -> None:
     if version < known:
         raise CopyRefused(
             f"the app's store {describe(source)} is at schema version {version}, older than"
-            f" this app's ({known}): run `flask --app webapp init-db` first"
+            f" this app's ({known}): run `.venv/bin/flask --app webapp init-db` first"
         )
 
 
