@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
 from webapp.jobs import KINDS, log_path
@@ -78,7 +78,7 @@ def run_worker(
     *,
     once: bool = False,
     kinds: tuple[str, ...] = (),
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] | None = None,
     stopping: threading.Event | None = None,
 ) -> int:
     """Take and run queued jobs until stopped (``once``: after one job); return how many
@@ -88,6 +88,7 @@ def run_worker(
     :raise DatabaseError: the store cannot be reached when it starts.
     """
     stopping = stopping or threading.Event()
+    say = say or _print
     host, pid = this_host(), os.getpid()
     conn = connect(settings.database)
     try:
@@ -98,7 +99,7 @@ def run_worker(
     say(f"worker {pid} on {host} takes queued jobs{only}")
     ran, received = 0, []
     in_main_thread = threading.current_thread() is threading.main_thread()
-    signals = _stop_on_signals(stopping, received) if in_main_thread else _nothing()
+    signals = _stop_on_signals(stopping, received) if in_main_thread else nullcontext()
     beat = Heartbeat(settings.database, settings.job_heartbeat_seconds, worker=(host, pid))
     try:
         with signals, beat:
@@ -125,9 +126,8 @@ def run_worker(
     return ran
 
 
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+def _print(line: str) -> None:
+    print(line, flush=True)  # at once, into a supervisor's log
 
 
 def _claim(
@@ -167,9 +167,9 @@ def _run_in_child(settings: Settings, job_id: int, stopping: threading.Event) ->
     """Run the claimed job in a child process until it ends or the worker is stopped;
     return the job's final status (marking it failed if the child did not say)."""
     log = log_path(settings, job_id)
-    log.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "webapp.jobs", "--worker-pid", str(os.getpid()), str(job_id)]
     try:
+        log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             child = subprocess.Popen(
                 command,
