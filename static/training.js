@@ -26,6 +26,8 @@
     if (bar) bar.value = job.progress;
     const error = setField(card, "error", job.error);
     if (error) error.hidden = !job.error;
+    const waiting = setField(card, "waiting", job.waiting);
+    if (waiting) waiting.hidden = !job.waiting;
   }
 
   async function refreshLiveParts() {

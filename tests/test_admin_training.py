@@ -94,7 +94,7 @@ def csrf_client(csrf_app):
 
 
 def wait(filled_app, job_id: int) -> dict:
-    job = wait_for_job(filled_app.config["DATABASE"], job_id, timeout=100)
+    job = wait_for_job(filled_app.extensions["lookalike.settings"], job_id, timeout=100)
     log = Path(filled_app.config["DATABASE"]).parent / "jobs" / f"job-{job_id}.log"
     assert job["status"] in ("done", "failed", "cancelled"), log.read_text()
     return job

@@ -441,11 +441,11 @@ def test_the_describe_job_runs_in_the_background_with_progress(tmp_path, trained
         {"INSTANCE": str(root / "instance"), "MODELS_DIR": str(root / "models"), "FACE_SIZE": 48}
     )
     total = descriptor_coverage(conn, embeddings.DESCRIPTOR_MODEL)["crops"]
-    job = wait_for_job(paths.database, start_job(paths, "describe"), timeout=150)
+    job = wait_for_job(paths, start_job(paths, "describe"), timeout=150)
     assert job["status"] == "done", job
     assert job["progress"] == 1.0 and job["message"] == "done"
     assert job["result"]["described"] == total == job["result"]["crops_described"]
-    again = wait_for_job(paths.database, start_job(paths, "describe"), timeout=60)
+    again = wait_for_job(paths, start_job(paths, "describe"), timeout=60)
     assert again["status"] == "done" and again["result"]["described"] == 0
 
 
@@ -454,7 +454,7 @@ def test_the_describe_job_fails_with_the_message_when_the_model_is_missing(
 ):
     root, _ = copy_of(trained_instance, tmp_path)
     paths = load_settings({"INSTANCE": str(root / "instance"), "MODELS_DIR": str(root / "models")})
-    job = wait_for_job(paths.database, start_job(paths, "describe"), timeout=60)
+    job = wait_for_job(paths, start_job(paths, "describe"), timeout=60)
     assert job["status"] == "failed" and "pip install dlib-bin" in job["error"]
 
 
@@ -470,7 +470,7 @@ def test_the_dashboard_starts_the_describe_job(tmp_path, trained_instance, log_i
     response = client.post("/admin/describe")
     assert response.status_code == 302 and "/admin/jobs/" in response.headers["Location"]
     job_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    job = wait_for_job(app.config["DATABASE"], job_id, timeout=150)
+    job = wait_for_job(app.extensions["lookalike.settings"], job_id, timeout=150)
     assert job["status"] == "done", job
     page = client.get(f"/admin/jobs/{job_id}").data.decode()
     assert "Describing faces" in page and f"{job['result']['described']} crops described" in page

@@ -1,4 +1,5 @@
-"""Background jobs: the store's lifecycle rules and real detached worker processes."""
+"""Background jobs: the store's lifecycle rules and real detached processes (the ``process``
+runner), on SQLite and on PostgreSQL. Workers (the ``worker`` runner): test_workers.py."""
 
 from __future__ import annotations
 
@@ -14,18 +15,19 @@ from webapp.operations.training import train_from_store
 from webapp.settings import Settings, load_settings
 from webapp.store import jobs as job_store
 from webapp.store import models as model_store
-from webapp.store.db import open_store
+from webapp.store.db import open_store, this_host
 
 
 @pytest.fixture
-def paths(tmp_path) -> Settings:
-    """The settings a job's worker is started with (the app's, in real use)."""
+def paths(tmp_path, database) -> Settings:
+    """The settings a job's process is started with (the app's, in real use)."""
     return load_settings(
         {
             "INSTANCE": str(tmp_path / "instance"),
             "MODELS_DIR": str(tmp_path / "models"),
             "FACE_SIZE": 48,
             "EXTRACTOR": "eigenfaces",  # the EXTRACTOR setting; None: the best available
+            "JOB_RUNNER": "process",  # the default on SQLite, chosen on PostgreSQL too
         }
     )
 
@@ -64,7 +66,7 @@ def test_job_lifecycle_in_the_store(store):
 def test_a_job_whose_worker_died_becomes_failed(store):
     job_id = job_store.create_job(store, "train")
     job_store.claim_job(store, job_id, _dead_pid())
-    job_store.fail_dead_jobs(store)
+    job_store.fail_dead_jobs(store, 30)
     unfinished = job_store.recent_jobs(store, kind="train")
     assert all(j["status"] not in job_store.UNFINISHED for j in unfinished)
     job = job_store.get_job(store, job_id)
@@ -92,9 +94,9 @@ def test_training_job_runs_in_a_detached_process(paths, store):
     started = time.monotonic()
     job_id = start_job(paths, "train", {"preset": "seed"})
     assert time.monotonic() - started < 10  # the launcher returns before training ends
-    job = wait_for_job(paths.database, job_id, timeout=100)
+    job = wait_for_job(paths, job_id, timeout=100)
     assert job["status"] == "done", (job, log_path(paths, job_id).read_text())
-    assert job["worker_pid"] not in (None, os.getpid())
+    assert job["worker_pid"] not in (None, os.getpid()) and job["worker_host"] == this_host()
     assert job["progress"] == 1.0 and job["started_at"] and job["finished_at"]
     active = model_store.get_active_model_version(store)
     assert job["result"]["version_id"] == active["id"] and active["preset"] == "seed"
@@ -107,7 +109,7 @@ def test_a_failing_training_job_leaves_the_old_model_active(paths, store):
     good = train_from_store(store, paths.crops_dir, paths.models_dir, face_size=48)
     store.execute("UPDATE crops SET label = 'not_face' WHERE label = 'target'")
     job_id = start_job(paths, "train")
-    job = wait_for_job(paths.database, job_id, timeout=100)
+    job = wait_for_job(paths, job_id, timeout=100)
     assert job["status"] == "failed"
     assert job["error"].startswith("not enough labelled crops to train: 0 target and 30")
     assert model_store.get_active_model_version(store)["id"] == good.version_id
@@ -121,7 +123,7 @@ def test_a_cancelled_training_job_saves_nothing(paths, store):
     while job_store.get_job(store, job_id)["status"] == "queued" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job_store.cancel_job(store, job_id)
-    job = wait_for_job(paths.database, job_id, timeout=100)
+    job = wait_for_job(paths, job_id, timeout=100)
     assert job["status"] == "cancelled"
     assert model_store.get_active_model_version(store) is None
     assert model_store.list_model_versions(store) == []
@@ -133,7 +135,7 @@ def test_extraction_job_stores_crops_with_progress(paths, store, face_video):
     job_id = start_job(paths, "extract", params)
     with pytest.raises(job_store.JobAlreadyRunning):
         start_job(paths, "extract", params)  # a second click is told so
-    job = wait_for_job(paths.database, job_id, timeout=100)
+    job = wait_for_job(paths, job_id, timeout=100)
     assert job["status"] == "done", log_path(paths, job_id).read_text()
     assert job["result"]["crops_added"] > 0 and job["progress"] == 1.0
     count = store.execute("SELECT COUNT(*) FROM crops").fetchone()[0]
@@ -142,7 +144,7 @@ def test_extraction_job_stores_crops_with_progress(paths, store, face_video):
 
 def test_a_job_for_a_missing_video_fails_with_the_reason(paths, store, tmp_path):
     job_id = start_job(paths, "extract", {"video": str(tmp_path / "nope.mp4"), "seed": 1})
-    job = wait_for_job(paths.database, job_id, timeout=60)
+    job = wait_for_job(paths, job_id, timeout=60)
     assert job["status"] == "failed" and "nope.mp4" in job["error"]
     assert "Traceback" not in job["error"]
 

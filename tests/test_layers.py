@@ -121,13 +121,14 @@ def test_there_is_no_import_cycle():
 
 
 def test_the_worker_and_the_core_start_without_flask():
-    """``python -m webapp.jobs`` and the core load neither Flask nor Werkzeug."""
+    """``python -m webapp.jobs``, the worker's loop and the core load neither Flask nor
+    Werkzeug."""
     import subprocess
     import sys
 
     code = (
-        "import sys, webapp.jobs.runners, webapp.jobs.__main__, webapp.operations.training,"
-        " webapp.operations.selfies;"
+        "import sys, webapp.jobs.runners, webapp.jobs.__main__, webapp.jobs.worker,"
+        " webapp.operations.training, webapp.operations.selfies;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

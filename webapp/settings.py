@@ -22,9 +22,14 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from webapp.store.engine import is_postgresql
+
 PREFIX = "LOOKALIKE_"
 CONFIG_FILE = "config.py"
 DATABASE_FILE = "lookalike.sqlite3"
+JOB_RUNNERS = ("process", "worker")
+# A heartbeat timeout shorter than this many heartbeats would fail jobs that are alive.
+HEARTBEATS_PER_TIMEOUT = 3
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,15 @@ class Settings:
     # Connections each process keeps to PostgreSQL at most: gunicorn's threads per worker
     # (LOOKALIKE_THREADS, 4) plus one; raise both together.
     database_pool: int = 5
+    # How background jobs run: "process" (the app starts a process for each job, on its own
+    # host) or "worker" (jobs wait in the store until a `flask --app webapp worker`, on any
+    # host, takes them). None: "process" on SQLite, "worker" on PostgreSQL (load_config).
+    job_runner: str | None = None
+    # A running job's process says it is alive this often; a job silent for the timeout is
+    # failed by whoever looks, on any host (several heartbeats, so one slow write is not
+    # taken for a death).
+    job_heartbeat_seconds: float = 5.0
+    job_heartbeat_timeout: float = 30.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -147,6 +161,7 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     config.pop("ADMIN_PASSWORD", None)
     config.pop("MODELS", None)
     _check_types(config)
+    _check_jobs(config)
     return config
 
 
@@ -206,3 +221,22 @@ def _check_types(config: dict[str, Any]) -> None:
             config[key] = kind(value)
         except (TypeError, ValueError):
             raise SettingsError(f"{PREFIX}{key} must be {kind.__name__}, not {value!r}") from None
+
+
+def _check_jobs(config: dict[str, Any]) -> None:
+    """Resolve the job runner's default from the store; refuse a runner or heartbeat that
+    cannot work."""
+    if config["JOB_RUNNER"] is None:
+        config["JOB_RUNNER"] = "worker" if is_postgresql(config["DATABASE"]) else "process"
+    if config["JOB_RUNNER"] not in JOB_RUNNERS:
+        raise SettingsError(
+            f"{PREFIX}JOB_RUNNER must be one of {', '.join(JOB_RUNNERS)},"
+            f" not {config['JOB_RUNNER']!r}"
+        )
+    beat, timeout = config["JOB_HEARTBEAT_SECONDS"], config["JOB_HEARTBEAT_TIMEOUT"]
+    if beat <= 0 or timeout < HEARTBEATS_PER_TIMEOUT * beat:
+        raise SettingsError(
+            f"{PREFIX}JOB_HEARTBEAT_TIMEOUT ({timeout:g} s) must be at least"
+            f" {HEARTBEATS_PER_TIMEOUT} heartbeats of {PREFIX}JOB_HEARTBEAT_SECONDS"
+            f" ({beat:g} s, more than 0)"
+        )

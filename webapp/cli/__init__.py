@@ -8,7 +8,7 @@ from flask.cli import FlaskGroup
 
 
 def init_app(app: Flask) -> None:
-    from webapp.cli import admin, copy_store, extract, store, training
+    from webapp.cli import admin, copy_store, extract, store, training, worker
 
     for command in (
         store.init_db_command,
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         admin.create_admin_command,
         admin.import_folders_command,
         admin.export_folders_command,
+        worker.worker_command,
     ):
         app.cli.add_command(command)
 

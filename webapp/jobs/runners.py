@@ -1,4 +1,5 @@
-"""What each kind of job runs, and running one job in this process (the worker's work)."""
+"""What each kind of job runs, and running one job in this process (the work of the process
+launched for a job, or of the one a worker starts)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from webapp.jobs.heartbeat import Heartbeat
 from webapp.settings import EXTRACTION, Settings
 from webapp.store import jobs as job_store
 from webapp.store.db import connect
@@ -116,26 +118,46 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def run_job(settings: Settings, job_id: int) -> str:
-    """Claim and run one queued job in this process; return its final status."""
+    """Claim a queued job and run it in this process, which beats for it (the ``process``
+    runner); return its final status."""
     conn = connect(settings.database)
     try:
         job = job_store.claim_job(conn, job_id, os.getpid())
         if job is None:
             return "not queued"
-        report = _reporter(conn, job_id)
-        try:
-            result = RUNNERS[job["kind"]](conn, settings, job["params"], report)
-        except JobCancelled:
-            job_store.mark_cancelled(conn, job_id)
-            return "cancelled"
-        except _user_errors() as error:
-            job_store.fail_job(conn, job_id, str(error))
-            return "failed"
-        except BaseException as error:
-            traceback.print_exc()
-            job_store.fail_job(conn, job_id, f"unexpected error: {error!r} (see the job log)")
-            return "failed"
-        job_store.finish_job(conn, job_id, result, message="done")
-        return "done"
+        with Heartbeat(settings.database, settings.job_heartbeat_seconds, job_id=job_id):
+            return _run(conn, settings, job)
     finally:
         conn.close()
+
+
+def run_claimed_job(settings: Settings, job_id: int) -> str:
+    """Run a job a worker has claimed, in this process started by that worker (which beats
+    for it); return its final status."""
+    conn = connect(settings.database)
+    try:
+        job = job_store.get_job(conn, job_id)
+        if job is None or job["status"] != "running":
+            return "not running"
+        return _run(conn, settings, job)
+    finally:
+        conn.close()
+
+
+def _run(conn: Any, settings: Settings, job: dict[str, Any]) -> str:
+    """Run a claimed job and record its result or error; return its final status (as
+    stored: a job failed meanwhile by someone who took its process for dead stays so)."""
+    job_id = job["id"]
+    report = _reporter(conn, job_id)
+    try:
+        result = RUNNERS[job["kind"]](conn, settings, job["params"], report)
+    except JobCancelled:
+        job_store.mark_cancelled(conn, job_id)
+    except _user_errors() as error:
+        job_store.fail_job(conn, job_id, str(error))
+    except BaseException as error:
+        traceback.print_exc()
+        job_store.fail_job(conn, job_id, f"unexpected error: {error!r} (see the job log)")
+    else:
+        job_store.finish_job(conn, job_id, result, message="done")
+    return job_store.get_job(conn, job_id)["status"]

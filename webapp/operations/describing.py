@@ -9,10 +9,8 @@ what it described, and the next one describes only the rest.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +24,7 @@ import numpy as np
 from webapp.learn.features import embeddings
 from webapp.learn.model import Progress
 from webapp.operations.crop_files import face_in_crop, labels_of
+from webapp.operations.processes import die_with_parent
 from webapp.store import descriptors as descriptor_store
 from webapp.store.db import Connection
 
@@ -33,7 +32,6 @@ from webapp.store.db import Connection
 DESCRIPTOR_MODEL = embeddings.EXTRACTOR.cached_as
 VARIANTS_MODEL = embeddings.EXTRACTOR.variants_cached_as
 BATCH = 64  # crops per commit (and per progress report)
-PR_SET_PDEATHSIG = 1  # prctl(2)
 PART = 8  # crops a process reads, aligns and describes at a time: keeps every process busy
 
 
@@ -58,16 +56,6 @@ def _variants_part(crops_dir: str, rows: list[dict[str, Any]]) -> list[np.ndarra
 PARTS = {DESCRIPTOR_MODEL: _describe_part, VARIANTS_MODEL: _variants_part}
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies: a describe job or a training
-    killed with SIGKILL leaves no process behind still describing."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the processes end at their next part
-        pass
-
-
 @contextmanager
 def _processes(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     """Processes forked once the models are loaded here (none for one worker): no process
@@ -76,7 +64,7 @@ def _processes(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield None
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent) as pool:
         yield pool
 
 

@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
 from webapp.context import get_db, get_settings
-from webapp.jobs import KIND_NAMES
+from webapp.jobs import KIND_NAMES, workers
 from webapp.learn import face_models
 from webapp.learn.features import EXTRACTORS, default_extractor, extractor_problems
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS
@@ -34,7 +34,14 @@ from webapp.store.dashboard import dashboard_counts
 from webapp.store.descriptors import descriptor_coverage
 from webapp.store.videos import list_videos
 from webapp.web import auth
-from webapp.web.helpers import get_job_or_404, job_json, launch_job, report_context, target_name
+from webapp.web.helpers import (
+    get_job_or_404,
+    job_json,
+    launch_job,
+    recent_jobs,
+    report_context,
+    target_name,
+)
 
 bp = Blueprint("training", __name__, url_prefix="/admin")
 api = Blueprint("training_api", __name__, url_prefix="/api/admin")
@@ -90,7 +97,7 @@ class ScoreForm(FlaskForm):
 def dashboard():
     """Videos, crops per label, the active model and its scores, Retrain, recent jobs."""
     db = get_db()
-    recent = job_store.recent_jobs(db, RECENT_JOBS)
+    recent = recent_jobs(RECENT_JOBS)
     return render_template(
         "admin/dashboard.html",
         counts=dashboard_counts(db),
@@ -105,6 +112,7 @@ def dashboard():
         describe_form=DescribeForm(),
         target_photos_form=TargetPhotosForm(),
         jobs=[job_json(job) for job in recent],
+        workers=workers(db, get_settings()) if get_settings().job_runner == "worker" else None,
         running=[job_json(job) for job in recent if job["status"] in job_store.UNFINISHED],
         kind_names=KIND_NAMES,
         target_name=target_name(),

@@ -30,12 +30,11 @@ from wtforms import FloatField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
-from webapp.context import get_db, get_settings
+from webapp.context import get_settings
 from webapp.settings import EXTRACTION
-from webapp.store import jobs as job_store
 from webapp.vision.limits import MAX_CAP, MAX_EVERY, MAX_FACE_SIZE, MIN_FACE_SIZE
 from webapp.web import auth
-from webapp.web.helpers import job_json, launch_job
+from webapp.web.helpers import job_json, launch_job, recent_jobs
 
 bp = Blueprint("extract", __name__, url_prefix="/admin")
 auth.require_login(bp)
@@ -130,7 +129,6 @@ def upload_name(filename: str | None) -> str:
 
 
 def _page(upload_form: UploadForm, folder_form: FolderForm, status: int = 200):
-    db = get_db()
     return (
         render_template(
             "admin/extract.html",
@@ -139,7 +137,7 @@ def _page(upload_form: UploadForm, folder_form: FolderForm, status: int = 200):
             videos=folder_videos(),
             videos_dir=videos_dir(),
             upload_limit=human_bytes(get_settings().max_video_upload_bytes),
-            jobs=[job_json(job) for job in job_store.recent_jobs(db, 5, kind="extract")],
+            jobs=[job_json(job) for job in recent_jobs(5, kind="extract")],
         ),
         status,
     )

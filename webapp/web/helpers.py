@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from werkzeug.routing import IntegerConverter
 
 from webapp.context import get_db, get_settings
-from webapp.jobs import KIND_NAMES, start_job
+from webapp.jobs import KIND_NAMES, start_job, worker_wait
 from webapp.learn.features import ExtractorError, get_extractor
 from webapp.learn.versions import ModelVersion, VersionError
 from webapp.operations import target_picture as target_pictures
@@ -171,9 +171,18 @@ def launch_job(kind: str, params: dict[str, Any]):
     return redirect(url_for("training.job_page", job_id=job_id))
 
 
+def recent_jobs(limit: int, kind: str | None = None) -> list[dict[str, Any]]:
+    """The latest jobs, newest first, those whose process died shown failed."""
+    db = get_db()
+    job_store.fail_dead_jobs(db, get_settings().job_heartbeat_timeout)
+    return job_store.recent_jobs(db, limit, kind=kind)
+
+
 def job_json(job: dict[str, Any]) -> dict[str, Any]:
-    """A job as the page's script sees it: state, progress, error, where its result is."""
+    """A job as the page's script sees it: state, progress, error, where its result is,
+    and what a queued one waits for (a worker; none running: how to start one)."""
     finished = job["status"] not in job_store.UNFINISHED
+    wait = worker_wait(get_db(), get_settings(), job)
     data = {
         key: job[key]
         for key in (
@@ -187,12 +196,15 @@ def job_json(job: dict[str, Any]) -> dict[str, Any]:
             "created_at",
             "started_at",
             "finished_at",
+            "worker_host",
         )
     }
     data.update(
         kind_name=KIND_NAMES.get(job["kind"], job["kind"]),
         finished=finished,
         cancel_requested=job["cancel_requested"],
+        waiting=wait.waiting if wait else None,
+        no_worker=bool(wait and wait.running == 0),
         page_url=url_for("training.job_page", job_id=job["id"]),
         cancel_url=url_for("training_api.cancel", job_id=job["id"]),
         result=None,
@@ -218,7 +230,7 @@ def job_json(job: dict[str, Any]) -> dict[str, Any]:
 
 def get_job_or_404(job_id: int) -> dict[str, Any]:
     db = get_db()
-    job_store.fail_dead_jobs(db)
+    job_store.fail_dead_jobs(db, get_settings().job_heartbeat_timeout)
     job = job_store.get_job(db, job_id)
     if job is None:
         abort(404, description=f"There is no job {job_id}.")
