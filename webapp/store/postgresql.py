@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from webapp.store.engine import (
     DatabaseError,
@@ -281,6 +281,21 @@ _pools_pid = os.getpid()
 _orphaned: list[ConnectionPool] = []  # a forked child's view of its parent's pools
 
 
+def _new_pool(url: str) -> ConnectionPool:
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max(1, POOL_SIZE),
+        kwargs=_CONNECTION_OPTIONS,
+        timeout=POOL_TIMEOUT,
+        check=ConnectionPool.check_connection,
+        name="lookalike",
+        open=False,
+    )
+    pool.open(wait=False)
+    return pool
+
+
 def _pool(url: str) -> ConnectionPool:
     global _pools_pid
     with _pools_lock:
@@ -292,21 +307,29 @@ def _pool(url: str) -> ConnectionPool:
             _pools_pid = os.getpid()
         pool = _pools.get(url)
         if pool is None:
-            pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=max(1, POOL_SIZE),
-                kwargs=_CONNECTION_OPTIONS,
-                timeout=POOL_TIMEOUT,
-                check=ConnectionPool.check_connection,
-                name="lookalike",
-                open=False,
-            )
-            pool.open(wait=False)
             if not _pools and not _orphaned:
                 atexit.register(close_pools)  # its threads end before the interpreter does
-            _pools[url] = pool
+            pool = _pools[url] = _new_pool(url)
         return pool
+
+
+def _renewed_pool(url: str, stale: ConnectionPool) -> ConnectionPool:
+    """A new pool for ``url`` in place of ``stale``, once a connection of its own shows the
+    server answers again. A pool whose attempts to reconnect failed while the server was
+    down waits longer and longer between them (seconds, then minutes); the first request
+    after the server is back gets a pool that connects at once instead.
+
+    :raise OperationalError: the server still cannot be reached.
+    """
+    with translated_errors():
+        psycopg.connect(url, **_CONNECTION_OPTIONS).close()
+    with _pools_lock:
+        pool = _pools.get(url)
+        if pool is not stale:  # another thread renewed it first
+            return pool or stale
+        pool = _pools[url] = _new_pool(url)
+    threading.Thread(target=stale.close, kwargs={"timeout": 1.0}, daemon=True).start()
+    return pool
 
 
 def connect(url: str, *, pooled: bool = True) -> PostgresConnection:
@@ -320,7 +343,11 @@ def connect(url: str, *, pooled: bool = True) -> PostgresConnection:
     pool = _pool(url)
     try:
         with translated_errors():
-            raw = pool.getconn()
+            try:
+                raw = pool.getconn()
+            except PoolTimeout:  # none came: the server is down, or it is back and the
+                pool = _renewed_pool(url, pool)  # pool is still waiting to try again
+                raw = pool.getconn()
     except OperationalError as error:
         raise OperationalError(f"the database {describe(url)} cannot be reached: {error}") from None
     return PostgresConnection(raw, pool)
