@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from importlib import resources
 
 import pytest
@@ -214,4 +215,35 @@ def test_copy_from_sqlite_to_postgresql_keeps_every_row_and_id(tmp_path, postgre
         from webapp.store.postgresql import close_pools
 
         close_pools()
+        postgres_server.drop_database(url)
+
+
+@pytest.mark.timeout(180)
+def test_after_a_long_outage_the_pool_is_back_as_soon_as_the_server(postgres_server):
+    """While the server is down, each connection attempt fails within the pool's timeout;
+    once it is back, the next one succeeds at once, however long the pool had been
+    waiting between its own attempts to reconnect."""
+    from webapp.store import postgresql
+
+    url = postgres_server.new_database()
+    try:
+        db.open_store(url).close()
+        db.connect(url).close()  # this process's pool, connected
+        postgres_server.stop_server()
+        try:
+            down_until = time.monotonic() + 40  # the pool waits 16 s, then 32, between tries
+            while time.monotonic() < down_until:
+                started = time.monotonic()
+                with pytest.raises(db.OperationalError, match="cannot be reached"):
+                    db.connect(url)
+                assert time.monotonic() - started < postgresql.POOL_TIMEOUT + 5
+        finally:
+            postgres_server.start_server()
+        started = time.monotonic()
+        conn = db.connect(url)
+        assert conn.execute("SELECT 1").fetchone()[0] == 1
+        conn.close()
+        assert time.monotonic() - started < postgresql.POOL_TIMEOUT + 3
+    finally:
+        postgresql.close_pools()
         postgres_server.drop_database(url)
