@@ -44,7 +44,6 @@ import io
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -73,7 +72,8 @@ from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E40
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.settings import DATABASE_FILE  # noqa: E402
 from webapp.store import models as model_store  # noqa: E402
-from webapp.store.db import connect  # noqa: E402
+from webapp.store.copy import copy_store  # noqa: E402
+from webapp.store.db import Connection, describe, open_store  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import Box, FaceDetector, cut  # noqa: E402
 from webapp.vision.images import ImageLimits, decode_upload  # noqa: E402
@@ -429,16 +429,15 @@ def gunicorn_loads(
     return results
 
 
-def instance_with_active(store: sqlite3.Connection, folder: Path, version_id: int) -> Path:
+def instance_with_active(store: Connection, folder: Path, version_id: int) -> Path:
     """A copy of the store in its own instance folder, ``version_id`` active in it."""
     folder.mkdir(parents=True)
-    copy = sqlite3.connect(folder / DATABASE_FILE)
-    store.commit()
-    store.backup(copy)
-    copy.close()
-    copy = connect(folder / DATABASE_FILE)
-    model_store.activate_model_version(copy, version_id)
-    copy.close()
+    copy = open_store(folder / DATABASE_FILE)
+    try:
+        copy_store(store, copy)
+        model_store.activate_model_version(copy, version_id)
+    finally:
+        copy.close()
     return folder
 
 
@@ -478,9 +477,6 @@ def build_setups(work: Path) -> tuple[list[Setup], dict]:
 def store_setups(setups: list[Setup], url: str) -> list[Setup]:
     """The measured set-up twice more, rate limit on: its SQLite store, and a copy of that
     store on the PostgreSQL server at ``url`` (which must be empty)."""
-    from webapp.store.copy import copy_store
-    from webapp.store.db import describe, open_store
-
     ours = next(setup for setup in setups if setup.name == MEASURED)
     source, target = open_store(ours.instance / DATABASE_FILE), open_store(url)
     try:
