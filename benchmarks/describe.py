@@ -97,7 +97,6 @@ def label_from_truth(conn, every: int) -> dict[str, int]:
 def retrain(conn, crops: Path, models: Path, workers: int) -> dict:
     """A Retrain with face embeddings from no kept descriptor, then one with them kept."""
     conn.execute("DELETE FROM crop_descriptors")
-    conn.commit()
     runs = {}
     for kind in ("fresh", "descriptors kept"):
         started = time.perf_counter()
@@ -149,12 +148,10 @@ def main() -> int:
             embeddings.load_models()
             row["model_load_seconds"] = round(time.perf_counter() - started, 3)
             conn.execute("DELETE FROM crop_descriptors")
-            conn.commit()
             row["parts"] = parts(conn, crops)
             row["describe"] = []
             for workers in workers_list:
                 conn.execute("DELETE FROM crop_descriptors")
-                conn.commit()
                 started = time.perf_counter()
                 result = describe_crops(conn, crops, chosen, workers=workers)
                 seconds = time.perf_counter() - started

@@ -73,7 +73,7 @@ from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E40
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.settings import DATABASE_FILE  # noqa: E402
 from webapp.store import models as model_store  # noqa: E402
-from webapp.store.db import connect  # noqa: E402
+from webapp.store.db import Connection, connect  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import Box, FaceDetector, cut  # noqa: E402
 from webapp.vision.images import ImageLimits, decode_upload  # noqa: E402
@@ -429,12 +429,12 @@ def gunicorn_loads(
     return results
 
 
-def instance_with_active(store: sqlite3.Connection, folder: Path, version_id: int) -> Path:
-    """A copy of the store in its own instance folder, ``version_id`` active in it."""
+def instance_with_active(store: Connection, folder: Path, version_id: int) -> Path:
+    """A copy of the store (a SQLite file, every write committed) in its own instance
+    folder, ``version_id`` active in it."""
     folder.mkdir(parents=True)
     copy = sqlite3.connect(folder / DATABASE_FILE)
-    store.commit()
-    store.backup(copy)
+    store.raw.backup(copy)
     copy.close()
     copy = connect(folder / DATABASE_FILE)
     model_store.activate_model_version(copy, version_id)
