@@ -11,12 +11,15 @@ HOG, see ``webapp.vision.verify``) and the ones it rejects are dropped.
 
 Second pass, only when the first keeps nothing and only with a working verifier (an
 unchecked, more sensitive cascade mostly adds false faces):
-1. HOG on the whole picture, at a lower score than its default, proposes faces the
+1. when the first pass is a cheap one (a coarse pyramid on a small copy), the cascade
+   again with a denser pyramid on a larger copy (``SecondPass.denser``), each box
+   verified as in the first pass;
+2. HOG on the whole picture, at a lower score than its default, proposes faces the
    cascade cannot see (turned, tilted, in shadow); each must be confirmed by a lenient
    cascade on its region, upright or tilted, since HOG alone takes round badges for faces;
-2. if HOG has nothing, the cascade again on the picture at its full decoded width (smaller
+3. if HOG has nothing, the cascade again on the picture at its full decoded width (smaller
    faces) with a lower vote, each box verified as in the first pass.
-The first of the two that finds anything answers.
+The first step that finds anything answers.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from webapp.vision.verify import ConfirmSettings, FaceVerifier, largest_first
 class SecondPass:
     """The more sensitive search, run when the first pass keeps no face.
 
+    ``denser``: the cascade's settings for a first, denser look (None: skipped); its boxes
+    are verified. A photo the cheap first pass finds nothing in gets the faces this finds.
     ``hog_width``: HOG runs on the picture scaled to at most this width (None: skipped); it
     finds faces from 80 px up at that width without upsampling.
     ``hog_threshold``: the score from which HOG proposes a face (its default is 0).
@@ -41,6 +46,7 @@ class SecondPass:
     ``haar``: the cascade's finer pass (None: skipped); its boxes are verified.
     """
 
+    denser: DetectorSettings | None = None
     hog_width: int | None = 400
     hog_upsample: int = 0
     hog_threshold: float = -0.5
@@ -81,6 +87,11 @@ def find_faces(
     if checked.kept or second_pass is None:
         return FacesFound(checked.kept, True, False, checked.dropped)
     dropped = list(checked.dropped)
+    if second_pass.denser is not None:
+        denser = verifier.check(image, _detector_for(second_pass.denser).detect(image))
+        dropped += denser.dropped
+        if denser.kept:
+            return FacesFound(denser.kept, True, True, dropped)
     if second_pass.hog_width:
         proposed = verifier.hog_candidates(
             image,
