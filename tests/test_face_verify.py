@@ -206,6 +206,18 @@ def test_without_dlib_the_cascades_boxes_come_back_unchecked(monkeypatch, caplog
     assert missing.check(picture, found.boxes).ran is False
 
 
+def test_without_dlib_the_denser_looks_boxes_are_shown(
+    monkeypatch, selfie_detector, dense_detector
+):
+    # Unchecked, the cheap look's looser vote would show more false faces.
+    monkeypatch.setattr(verify, "_import_dlib", lambda: None)
+    missing = FaceVerifier()
+    for picture in (coins(), clouds(CLOUD_SEEDS[0])):
+        found = find_faces(picture, selfie_detector, missing, selfie_second_pass())
+        assert found.boxes == dense_detector.detect(picture)
+        assert not found.verified and not found.second_pass_used
+
+
 def test_one_verifier_serves_several_threads(astronaut_bgr, selfie_detector, verifier):
     pictures = [astronaut_bgr, coins(), clouds(CLOUD_SEEDS[0]), astronaut_bgr]
     expected = [find_faces(p, selfie_detector, verifier).boxes for p in pictures]

@@ -7,7 +7,9 @@ are none.
     found.second_pass_used   # the first pass had nothing, the second ran
 
 First pass: the caller's ``FaceDetector``; every box is checked by the verifier (dlib's
-HOG, see ``webapp.vision.verify``) and the ones it rejects are dropped.
+HOG, see ``webapp.vision.verify``) and the ones it rejects are dropped. Without a working
+verifier the boxes are shown unchecked, and those of the second pass's denser look (when it
+has one) rather than the first's: its stricter vote lets fewer false faces through.
 
 Second pass, only when the first keeps nothing and only with a working verifier (an
 unchecked, more sensitive cascade mostly adds false faces):
@@ -38,7 +40,8 @@ class SecondPass:
     """The more sensitive search, run when the first pass keeps no face.
 
     ``denser``: the cascade's settings for a first, denser look (None: skipped); its boxes
-    are verified. A photo the cheap first pass finds nothing in gets the faces this finds.
+    are verified. A photo the cheap first pass finds nothing in gets the faces this finds;
+    without a verifier, every photo does.
     ``hog_width``: HOG runs on the picture scaled to at most this width (None: skipped); it
     finds faces from 80 px up at that width without upsampling.
     ``hog_threshold``: the score from which HOG proposes a face (its default is 0).
@@ -80,10 +83,13 @@ def find_faces(
     second_pass: SecondPass | None = None,
 ) -> FacesFound:
     """The faces in a BGR (or greyscale) picture, in its pixels, largest first."""
-    boxes = detector.detect(image)
     if verifier is None or not verifier.available:
-        return FacesFound(boxes, verified=False, second_pass_used=False)
-    checked = verifier.check(image, boxes)
+        # Unchecked, a cheap first look's looser vote would show its false faces: the
+        # denser look, stricter, answers instead.
+        if second_pass is not None and second_pass.denser is not None:
+            detector = _detector_for(second_pass.denser)
+        return FacesFound(detector.detect(image), verified=False, second_pass_used=False)
+    checked = verifier.check(image, detector.detect(image))
     if checked.kept or second_pass is None:
         return FacesFound(checked.kept, True, False, checked.dropped)
     dropped = list(checked.dropped)
