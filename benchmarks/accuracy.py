@@ -13,9 +13,9 @@ the movie task the target photo's percentage and how many other photos score as 
    ``dev_movie_truth.tsv`` (lin_manuel_miranda = target, everyone else not), train with the
    app's own operation (``webapp.operations.training.train_from_store``; descriptors are
    kept, as in the app), then score
-   every photo under ``photos/`` as the public page does (decoded at 640 px, faces looked
-   for on a 400 px copy, the largest one scored): ``lin-manuel-miranda.png`` is the
-   target, all others are not.
+   every photo under ``photos/`` as the public page does (decoded at 640 px, faces found
+   by its finder, the largest one scored): ``lin-manuel-miranda.png`` is the target, all
+   others are not.
 2. ORL faces (Olivetti Research Laboratory, ``crops/orl_faces``): each of the 40 people in
    turn as the target, 5 images of everyone to train and the other 5 to test; the mean
    over the 40 runs.
@@ -70,7 +70,7 @@ from webapp.learn.versions import load_version  # noqa: E402
 from webapp.operations.evaluation import score_folder  # noqa: E402
 from webapp.operations.extraction import extract_faces  # noqa: E402
 from webapp.operations.folders import import_folders  # noqa: E402
-from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from webapp.operations.selfies import SELFIE_WIDTH, selfie_finder  # noqa: E402
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.store import labels as label_store  # noqa: E402
 from webapp.store import users  # noqa: E402
@@ -178,12 +178,13 @@ def mean_scores(runs: list[dict]) -> dict:
 
 
 def photo_faces(paths: Sequence[Path]) -> dict[Path, tuple[np.ndarray, Box]]:
-    """Each photo decoded at 640 px wide with its largest face (photos without one left out)."""
-    detector = FaceDetector(SELFIE_DETECTOR)
+    """Each photo decoded at 640 px wide with its largest face as the public page finds it
+    (verified, a second pass before "no face"); photos without one left out."""
+    finder = selfie_finder()
     found = {}
     for path in paths:
         image = decode_upload(path.read_bytes(), max_width=SELFIE_WIDTH).bgr
-        faces = detector.detect(image)
+        faces = finder.find(image)
         if faces:
             found[path] = (image, faces[0])
     return found

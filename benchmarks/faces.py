@@ -1,14 +1,19 @@
-"""Does face verification remove false faces without losing real ones, and what does the
-second pass recover? Three detector configurations, in the selfie path's settings.
+"""Does face verification remove false faces without losing real ones, what does the
+second pass recover, and does the cheap first look find what the previous one found?
+Five detector configurations, on photos decoded at most 640 px wide like uploads.
 
     .venv/bin/python benchmarks/faces.py [--lfw test|train|all] [--repeat 5] [--json]
         [--show DIR]
 
-Configurations (``webapp.vision.find.find_faces``; the cascade as the selfie path runs it,
-on photos decoded at most 640 px wide like uploads):
-- ``haar``: the cascade alone, as before verification;
+Configurations (``webapp.vision.find.find_faces``):
+- ``haar``: the selfie path's cascade alone (300 px copy, coarse pyramid); without dlib
+  the app shows the boxes of its denser look instead, which are ``before: haar``;
 - ``haar+verify``: each box checked by dlib's HOG, rejected boxes dropped;
-- ``haar+verify+2nd``: and a second, more sensitive pass when nothing is left.
+- ``haar+verify+2nd``: and a second pass when nothing is left (the denser cascade, then
+  HOG, then the cascade at 640 px): the app's selfie finder;
+- ``before: haar`` and ``before: the app``: the same without and with verification and
+  second pass, with the selfie path's previous cascade (400 px copy, a pyramid level per
+  10%: ``benchmarks/previous_detection.py``).
 
 Measured on:
 - the 44 development photos (``photos/``, listed as benchmarks/score.py lists them): boxes
@@ -44,13 +49,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from previous_detection import previous_finder  # noqa: E402
+
+from webapp.operations.selfies import SELFIE_WIDTH, selfie_finder  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
-from webapp.vision.faces import Box, FaceDetector  # noqa: E402
-from webapp.vision.find import FacesFound, SecondPass, find_faces  # noqa: E402
+from webapp.vision.faces import Box  # noqa: E402
+from webapp.vision.find import FaceFinder, FacesFound, find_faces  # noqa: E402
 from webapp.vision.images import decode_upload  # noqa: E402
-from webapp.vision.verify import FaceVerifier  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 TRUE_FACES = ROOT / "benchmarks" / "true_faces.tsv"
@@ -126,15 +133,24 @@ def development_photos() -> list[Path]:
 
 
 def finders() -> dict[str, Finder]:
-    detector = FaceDetector(SELFIE_DETECTOR)
-    verifier = FaceVerifier()
-    if not verifier.available:
-        print(f"note: {verifier.problem}; the verified rows equal the cascade's", file=sys.stderr)
-    second = SecondPass()
+    app, before = selfie_finder(), previous_finder()
+    if not app.verifier.available:
+        print(
+            f"note: {app.verifier.problem}; the verified rows equal the cascade's",
+            file=sys.stderr,
+        )
+
+    def run(finder: FaceFinder, verify: bool = True, second: bool = True) -> Finder:
+        verifier = finder.verifier if verify else None
+        second_pass = finder.second_pass if second else None
+        return lambda image: find_faces(image, finder.detector, verifier, second_pass)
+
     return {
-        "haar": lambda image: find_faces(image, detector, None),
-        "haar+verify": lambda image: find_faces(image, detector, verifier),
-        "haar+verify+2nd": lambda image: find_faces(image, detector, verifier, second),
+        "haar": run(app, verify=False, second=False),
+        "haar+verify": run(app, second=False),
+        "haar+verify+2nd": run(app),
+        "before: haar": run(before, verify=False, second=False),
+        "before: the app": run(before),
     }
 
 
@@ -413,18 +429,18 @@ def print_report(report: dict, split: str) -> None:
         f"load average while measuring: {report['load']} (on {os.cpu_count()} cores)\n"
     )
     header = (
-        f"{'configuration':16s} | {'boxes':>5s} {'real':>4s} {'false':>5s} {'missed':>6s}"
+        f"{'configuration':15s} | {'boxes':>5s} {'real':>4s} {'false':>5s} {'missed':>6s}"
         f" {'ms':>5s} {'max':>4s} {'cpu':>5s} | {'missed':>6s} {'dropped':>7s} {'2nd runs':>8s}"
         f" {'2nd found':>9s} {'ms':>5s} {'ms 2nd':>6s} | {'false':>5s} {'ms':>5s} {'cpu':>5s}"
     )
-    print(f"{'':16s} | {'development photos':42s} | {'LFW, face in the middle':50s} | no face")
+    print(f"{'':15s} | {'development photos':42s} | {'LFW, face in the middle':50s} | no face")
     print(header)
     print("-" * len(header))
     for name, row in rows.items():
         d, f, n = row["development"], row["lfw"], row["no_face"]
         ms_second = f"{f['ms_second_pass_photos']:.0f}" if f["ms_second_pass_photos"] else "-"
         print(
-            f"{name:16s} | {d['boxes']:5d} {d['real']:4d} {d['false']:5d} {d['missed']:6d}"
+            f"{name:15s} | {d['boxes']:5d} {d['real']:4d} {d['false']:5d} {d['missed']:6d}"
             f" {d['detect_ms']:5.1f} {d['detect_ms_max']:4.0f} {d['detect_cpu_ms']:5.1f} |"
             f" {f['centre_face_missed']:6d} {f['centre_face_dropped']:7d}"
             f" {f['second_pass_runs']:8d} {f['second_pass_found_centre_face']:9d}"

@@ -1,38 +1,46 @@
 """How fast is the selfie scoring path, in-process and under gunicorn, in one run?
 
     .venv/bin/python benchmarks/score.py [--repeat 60] [--requests 300] [--clients 4] [--rounds 3]
-        [--database-url postgresql://USER:PASSWORD@HOST:PORT/EMPTY_DB] [--json]
+        [--dlib-runtime] [--database-url postgresql://USER:PASSWORD@HOST:PORT/EMPTY_DB] [--json]
 
 Builds real models first (faces extracted from ../shared/data/movie/dev_movie.mp4, labelled
 from its truth table, trained with the default preset): one with eigenfaces and, when dlib
 and its model files are installed, one with face embeddings. Then it measures, side by
-side, three set-ups, each scoring with its own copy of the store (its version active):
+side, these set-ups, each scoring with its own copy of the store (its version active):
 
 - ``eigenfaces``;
-- ``embeddings, dlib``: face embeddings with the ResNet on dlib's own runtime (as before);
-- ``embeddings, onnxruntime``: face embeddings as the app runs them.
+- ``embeddings, previous detection``: face embeddings with the selfie path's previous face
+  finding (``benchmarks/previous_detection.py``: the cascade on a 400 px copy, a pyramid
+  level per 10%), as before the cheap first look;
+- ``embeddings, onnxruntime``: face embeddings as the app runs them;
+- with ``--dlib-runtime``, also ``embeddings, dlib``: the ResNet on dlib's own runtime.
 
 For each set-up:
 - in-process, through the Flask app (POST /api/score): p50/p95 for a 1280x720 JPEG and a
   12 MP (4000x3000) JPEG made from ../shared/data/photos/lin-manuel-miranda.png, and the
   naive path for comparison (full decode, Haar at 640 px wide, same model); the set-ups
   take turns call by call, so that a busy machine slows them alike;
-- where the time goes: the p50 of each step of the path called on its own (decode, Haar
-  detection on the 400 px copy, the face's features: dlib's 5-point alignment and the
-  ResNet for embeddings, then the SVM); what the request takes beyond them is the web's
-  (form parsing, the store, the JSON);
+- where the time goes: the p50 of each step of the path called on its own (decode; the
+  cascade alone, then the whole face finding, its boxes verified; the face's features:
+  dlib's 5-point alignment and the ResNet for embeddings, then the SVM); what the request
+  takes beyond them is the web's (form parsing, the store, the JSON);
 - gunicorn with 2 workers on 127.0.0.1: a bounded load (a fixed number of requests of the
   720p JPEG from a few concurrent clients, the set-ups' servers taking turns in rounds):
-  requests/s, p50/p95, errors. Workers run the ResNet on dlib's runtime through
-  ``benchmarks/dlib_runtime_app.py`` (the app itself has no such setting).
+  requests/s, p50/p95, errors. Workers find faces the previous way through
+  ``benchmarks/previous_detection.py``, and run the ResNet on dlib's runtime through
+  ``benchmarks/dlib_runtime_app.py`` (the app itself has no such settings).
+
+On the development photos (``benchmarks/true_faces.tsv``), it also compares the faces the
+previous finding and the app's show (real, false, missed), and how much each face's percent
+moves between the two with each trained model.
 
 With ``--database-url`` (an empty PostgreSQL database, filled here and left for you to drop),
 the gunicorn load also runs face embeddings on onnxruntime with the store on SQLite and on
 that PostgreSQL server, in turns, both with the rate limit on (a write on every request, at
 a limit no client reaches): requests/s side by side, target PostgreSQL within 10% of SQLite.
 
-Also counts the faces found by the naive path and by ours on every development photo (none
-may be lost), and prints the targets of face embeddings on onnxruntime: in-process p50 of
+Also counts the faces found by the naive path and by our cascade on every development photo
+(none may be lost), and prints the targets of face embeddings on onnxruntime: in-process p50 of
 at most 20 ms (720p) and 40 ms (12 MP), at least 60 requests/s under gunicorn, no errors.
 """
 
@@ -63,12 +71,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from accuracy import build_movie_store  # noqa: E402
+from faces import read_true_faces  # noqa: E402
+from faces import score_photo as count_faces  # noqa: E402
+from previous_detection import previous_finder, use_previous_finder  # noqa: E402
 
 from webapp import create_app  # noqa: E402
 from webapp.learn.features import embeddings  # noqa: E402
 from webapp.learn.look_alike import face_for_model, score_face, score_faces  # noqa: E402
 from webapp.learn.versions import ModelVersion, load_version  # noqa: E402
-from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH  # noqa: E402
+from webapp.operations.selfies import SELFIE_DETECTOR, SELFIE_WIDTH, selfie_finder  # noqa: E402
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.settings import DATABASE_FILE  # noqa: E402
 from webapp.store import models as model_store  # noqa: E402
@@ -83,6 +94,7 @@ SELFIE = DATA / "photos" / "lin-manuel-miranda.png"
 TARGETS = {"720p_p50_ms": 20.0, "12MP_p50_ms": 40.0, "requests_per_s": 60.0}
 # The set-up the targets are for: face embeddings as the app runs them.
 MEASURED = "embeddings, onnxruntime"
+PREVIOUS = "embeddings, previous detection"
 
 
 @dataclass
@@ -99,6 +111,8 @@ class Setup:
     # with one, or with ``rate_limited``, the rate limit is on (a write per request).
     database_url: str | None = None
     rate_limited: bool = False
+    # How faces are found: "app" (the app's selfie finder) or "previous".
+    finder: str = "app"
 
     def use(self) -> None:
         if self.runtime:
@@ -106,8 +120,13 @@ class Setup:
 
     @property
     def wsgi_app(self) -> str:
-        # The product's entry point (gunicorn.conf.py's), or the one choosing dlib's runtime.
-        return "dlib_runtime_app:create_app()" if self.runtime == "dlib" else "webapp:create_app()"
+        # The product's entry point (gunicorn.conf.py's), or one choosing dlib's runtime or
+        # the previous face finding.
+        if self.runtime == "dlib":
+            return "dlib_runtime_app:create_app()"
+        if self.finder == "previous":
+            return "previous_detection:create_app()"
+        return "webapp:create_app()"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -197,19 +216,25 @@ def in_process(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> di
     return results
 
 
+STEPS = ("request", "decode", "detect", "find faces", "features + SVM", "align", "ResNet", "SVM")
+
+
 def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dict:
     """CPU and wall p50 milliseconds of each step of the selfie path called on its own,
-    and of the whole request, the calls taking turns."""
-    detector = FaceDetector(SELFIE_DETECTOR)
+    and of the whole request, the calls taking turns. ``detect`` is the cascade alone,
+    ``find faces`` the cascade with its boxes verified (and a second pass if needed)."""
+    finders = {"app": selfie_finder(), "previous": previous_finder()}
     limits = ImageLimits()
     results: dict[str, dict] = {setup.name: {} for setup in setups}
     for photo, data in photos.items():
         image = decode_upload(data, limits, max_width=SELFIE_WIDTH)
-        boxes = detector.detect(image.bgr)
+        boxes = finders["app"].find(image.bgr)
         calls: dict[str, Callable[[], object]] = {
             "decode": lambda data=data: decode_upload(data, limits, max_width=SELFIE_WIDTH),
-            "detect": lambda image=image: detector.detect(image.bgr),
         }
+        for kind, finder in finders.items():
+            calls[f"detect [{kind}]"] = lambda f=finder, image=image: f.detector.detect(image.bgr)
+            calls[f"find faces [{kind}]"] = lambda f=finder, image=image: f.find(image.bgr)
         for setup in setups:
             version = setup.version
             calls[f"{setup.name}: request"] = api_call(setup, data)
@@ -232,8 +257,12 @@ def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dic
         wall, cpu = interleaved(calls, repeat)
         for setup in setups:
             steps = {}
-            for step in ("request", "decode", "detect", "features + SVM", "align", "ResNet", "SVM"):
-                name = step if step in ("decode", "detect") else f"{setup.name}: {step}"
+            for step in STEPS:
+                name = {
+                    "decode": step,
+                    "detect": f"{step} [{setup.finder}]",
+                    "find faces": f"{step} [{setup.finder}]",
+                }.get(step, f"{setup.name}: {step}")
                 if name in wall:
                     steps[step] = {
                         "cpu_ms": percentile(cpu[name], 50),
@@ -273,6 +302,81 @@ def faces_lost(out: Path) -> dict:
         "naive_faces_we_miss": len(lost),
         "missed_faces_picture": str(out) if lost else None,
     }
+
+
+def faces_and_scores(setups: list[Setup]) -> dict:
+    """The faces the previous finding and the app's show on the development photos (real,
+    false, missed: ``benchmarks/true_faces.tsv``), how far the boxes of the faces both
+    find moved, and how much each face's percent moved with each trained model; the
+    photo's headline percent (its largest face) too."""
+    finders = {"previous": previous_finder(), "app": selfie_finder()}
+    versions = {setup.version.directory: setup.version for setup in setups}
+    photos = read_true_faces()
+    counts = {kind: {"real": 0, "false": 0, "missed": 0} for kind in finders}
+    shifts: list[float] = []
+    moved: dict[str, list[tuple[float, str]]] = {v.extractor: [] for v in versions.values()}
+    headline: dict[str, list[tuple[float, str]]] = {v.extractor: [] for v in versions.values()}
+    unmatched = []
+    for photo in photos:
+        image = decode_upload((DATA / photo.path).read_bytes(), max_width=SELFIE_WIDTH).bgr
+        height, width = image.shape[:2]
+        found = {kind: finder.find(image) for kind, finder in finders.items()}
+        for kind, boxes in found.items():
+            result = count_faces(photo, boxes, width, height)
+            for key in counts[kind]:
+                counts[kind][key] += len(result[key])
+        before, now = found["previous"], found["app"]
+        pairs = []
+        for i, box in enumerate(before):
+            same = [j for j, other in enumerate(now) if _same_face(box, other)]
+            if not same:
+                unmatched.append(f"previous only: {photo.path} {box.as_tuple()}")
+                continue
+            j = min(same, key=lambda j: _box_change(box, now[j]))
+            pairs.append((i, j))
+            shifts.append(_box_change(box, now[j]))
+        paired = {j for _, j in pairs}
+        unmatched += [f"app only: {photo.path} {b.as_tuple()}" for j, b in enumerate(now)
+                      if j not in paired]  # fmt: skip
+        for version in versions.values():
+            was, is_now = score_faces(version, image, before), score_faces(version, image, now)
+            for i, j in pairs:
+                where = (
+                    f"{photo.path} face {i + 1}: {was[i].percent:.1f}% -> {is_now[j].percent:.1f}%"
+                )
+                moved[version.extractor].append((is_now[j].percent - was[i].percent, where))
+            if was and is_now:
+                where = f"{photo.path}: {was[0].percent:.1f}% -> {is_now[0].percent:.1f}%"
+                headline[version.extractor].append((is_now[0].percent - was[0].percent, where))
+
+    def summary(changes: list[tuple[float, str]]) -> dict:
+        largest = max(changes, key=lambda item: abs(item[0]))
+        sizes = [abs(change) for change, _ in changes]
+        return {
+            "faces": len(changes),
+            "max_points": round(largest[0], 2),
+            "max_where": largest[1],
+            "median_points": round(float(np.median(sizes)), 3),
+            "over_1_point": sum(size > 1 for size in sizes),
+        }
+
+    return {
+        "photos": len(photos),
+        "true_faces": sum(len(photo.faces) for photo in photos),
+        "found": counts,
+        "box_change_percent": {
+            "median": round(100 * float(np.median(shifts)), 1),
+            "max": round(100 * max(shifts), 1),
+        },
+        "unmatched": unmatched,
+        "percent_change": {name: summary(changes) for name, changes in moved.items()},
+        "headline_change": {name: summary(changes) for name, changes in headline.items()},
+    }
+
+
+def _box_change(a: Box, b: Box) -> float:
+    """How far ``b`` is from ``a``: its largest coordinate difference over ``a``'s width."""
+    return max(abs(a.x - b.x), abs(a.y - b.y), abs(a.w - b.w), abs(a.h - b.h)) / a.w
 
 
 def _same_face(a: Box, b: Box) -> bool:
@@ -441,7 +545,7 @@ def instance_with_active(store: Connection, folder: Path, version_id: int) -> Pa
     return folder
 
 
-def build_setups(work: Path) -> tuple[list[Setup], dict]:
+def build_setups(work: Path, dlib_runtime: bool = False) -> tuple[list[Setup], dict]:
     """Models trained on the movie's crops, and the set-ups that score with them."""
     conn, crops, counts = build_movie_store(work, every=10)
     setups, trained = [], {}
@@ -463,14 +567,18 @@ def build_setups(work: Path) -> tuple[list[Setup], dict]:
         if extractor == "eigenfaces":
             setups.append(Setup("eigenfaces", version, instance))
         else:
-            setups.append(Setup("embeddings, dlib", version, instance, "dlib"))
-            setups.append(Setup("embeddings, onnxruntime", version, instance, "onnxruntime"))
+            if dlib_runtime:
+                setups.append(Setup("embeddings, dlib", version, instance, "dlib"))
+            setups.append(Setup(PREVIOUS, version, instance, "onnxruntime", finder="previous"))
+            setups.append(Setup(MEASURED, version, instance, "onnxruntime"))
     conn.close()
     for setup in setups:
         setup.app = create_app(
             {"INSTANCE": str(setup.instance), "MODELS_DIR": str(work / "models"),
              "SCORE_RATE_LIMIT": 0}
         )  # fmt: skip
+        if setup.finder == "previous":
+            use_previous_finder(setup.app)
     return setups, {"movie": counts, "models": trained}
 
 
@@ -538,6 +646,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="turns the gunicorn set-ups take")
     parser.add_argument(
+        "--dlib-runtime", action="store_true", help="also face embeddings on dlib's runtime"
+    )
+    parser.add_argument(
         "--database-url",
         help="an empty PostgreSQL database: also serve from it, beside SQLite (rate limit on)",
     )
@@ -552,7 +663,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        setups, trained = build_setups(work)
+        setups, trained = build_setups(work, options.dlib_runtime)
         served = list(setups)
         if options.database_url:
             if not any(setup.name == MEASURED for setup in setups):
@@ -565,6 +676,7 @@ def main() -> int:
             "in_process": in_process(setups, photos, options.repeat),
             "breakdown": breakdown(setups, photos, options.repeat),
             "faces": faces_lost(ROOT / "benchmarks" / "out" / "naive_faces_we_miss.png"),
+            "previous_detection": faces_and_scores(setups),
             "gunicorn_720p": gunicorn_loads(
                 served,
                 work / "models",
@@ -594,22 +706,23 @@ def print_report(report: dict) -> None:
             f" ({row['naive_p50_ms']:6.1f} / {row['naive_p95_ms']:6.1f})"
             for photo, row in rows.items()
         ]
-        print(f"  {name:<24} " + "   ".join(cells))
+        print(f"  {name:<30} " + "   ".join(cells))
     print(
-        "where the time goes: p50 CPU ms of each step called on its own (wall ms); web is"
-        " the request's CPU beyond the steps (form, store, JSON)"
+        "where the time goes: p50 CPU ms of each step called on its own (wall ms); detect:"
+        " the cascade alone, find faces: with its boxes verified; web is the request's CPU"
+        " beyond the steps (form, store, JSON)"
     )
     for name, rows in report["breakdown"].items():
         for photo, steps in rows.items():
             listed = ", ".join(
                 f"{step} {ms['cpu_ms']:.1f} ({ms['wall_ms']:.1f})" for step, ms in steps.items()
             )
-            parts = ("decode", "detect", "features + SVM")
+            parts = ("decode", "find faces", "features + SVM")
             web = steps["request"]["cpu_ms"] - sum(steps[part]["cpu_ms"] for part in parts)
-            print(f"  {name:<24} {photo:<5} {listed}; web {web:.1f}")
+            print(f"  {name:<30} {photo:<5} {listed}; web {web:.1f}")
         cpu_ms = rows["720p"]["request"]["cpu_ms"]
         print(
-            f"  {name:<24} a 720p request takes {cpu_ms:.1f} CPU ms: {report['cores']} cores"
+            f"  {name:<30} a 720p request takes {cpu_ms:.1f} CPU ms: {report['cores']} cores"
             f" could serve at most {1000 * report['cores'] / cpu_ms:.0f} requests/s"
         )
     faces = report["faces"]
@@ -618,6 +731,7 @@ def print_report(report: dict) -> None:
         f" {faces['our_faces']}; naive finds we miss: {faces['naive_faces_we_miss']}"
         f" (look at them: {faces['missed_faces_picture']})"
     )
+    print_previous_detection(report["previous_detection"])
     for name, load in report["gunicorn_720p"].items():
         print(
             f"gunicorn, {name}: 2 workers, {load['clients']} clients, {load['requests']}"
@@ -637,6 +751,28 @@ def print_report(report: dict) -> None:
         print(f"target, {MEASURED}: {row['what']} {row['measured']} ({row['target']}): {verdict}")
     load = ", ".join(str(x) for x in report["load_average"])
     print(f"machine: {report['cores']} cores, load average {load} at the end")
+
+
+def print_previous_detection(compared: dict) -> None:
+    found = compared["found"]
+    print(
+        f"previous detection and the app's on {compared['photos']} development photos"
+        f" ({compared['true_faces']} real faces): real / false / missed"
+        f" {found['previous']['real']} / {found['previous']['false']} /"
+        f" {found['previous']['missed']} before, {found['app']['real']} /"
+        f" {found['app']['false']} / {found['app']['missed']} now; boxes moved by"
+        f" {compared['box_change_percent']['median']}% of their width (median),"
+        f" {compared['box_change_percent']['max']}% at most"
+    )
+    for line in compared["unmatched"]:
+        print(f"  {line}")
+    for kind, title in (("percent_change", "each face"), ("headline_change", "the photo's")):
+        for extractor, moved in compared[kind].items():
+            print(
+                f"  {title} percent, {extractor}: {moved['faces']} faces, moved by"
+                f" {moved['median_points']} points (median), {moved['max_points']:+.2f} at most"
+                f" ({moved['max_where']}), {moved['over_1_point']} by more than 1 point"
+            )
 
 
 if __name__ == "__main__":

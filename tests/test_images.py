@@ -452,6 +452,42 @@ def test_scans_are_counted_as_the_decoder_meets_them(astronaut_rgb):
     assert decode_upload(data, max_width=640).bgr.shape == (512, 512, 3)
 
 
+def plain_scan_count(data: bytes) -> int:
+    """The scans of a JPEG counted byte by byte, marker by marker (the slow, plain way)."""
+    scans, at, end = 0, 2, len(data)
+    while True:
+        while at < end and data[at] != 0xFF:
+            at += 1
+        while at < end and data[at] == 0xFF:  # fill before a marker
+            at += 1
+        if at >= end:
+            return scans
+        code, at = data[at], at + 1
+        if code == 0x00 or 0xD0 <= code <= 0xD7:  # stuffed zero, restart: inside a scan
+            continue
+        if code == 0xD9:
+            return scans
+        if code == 0x01:
+            continue
+        scans += code == 0xDA
+        if at + 2 > end:
+            return scans
+        at += int.from_bytes(data[at : at + 2], "big")
+
+
+def test_the_scan_count_reads_markers_as_a_plain_byte_by_byte_reading_does(astronaut_rgb):
+    rng = np.random.default_rng(7)
+    # Mostly the bytes that matter: fill, stuffing, restarts, scans, the end, short lengths.
+    alphabet = np.array([0xFF, 0xFF, 0x00, 0xD0, 0xD7, 0xDA, 0xD9, 0x01, 0xC4, 0x03, 0x7A])
+    for _ in range(3000):
+        data = b"\xff\xd8" + bytes(rng.choice(alphabet, rng.integers(0, 60)).astype(np.uint8))
+        assert images._jpeg_scans(data) == plain_scan_count(data), data.hex()
+    progressive = encode(astronaut_rgb, "JPEG", progressive=True)
+    assert images._jpeg_scans(progressive) == plain_scan_count(progressive) > 1
+    many = jpeg_many_scans(150, 64, 64)
+    assert images._jpeg_scans(many) == plain_scan_count(many) > 150
+
+
 # --- Damaged data: the exception classes Pillow raises become a 400 --------------------------
 
 

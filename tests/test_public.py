@@ -15,6 +15,7 @@ from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.store.target_picture import set_target_picture
 from webapp.vision import cv2
+from webapp.vision.faces import Box
 
 # The store and API on both engines: SQLite, and a real PostgreSQL server.
 pytestmark = pytest.mark.usefixtures("database")
@@ -105,6 +106,55 @@ def test_every_face_is_scored_largest_first(public, astronaut_rgb):
     assert body["look_alike_percent"] == first["look_alike_percent"]
     boxes_x = sorted(face["box"][0] for face in body["faces"])
     assert boxes_x[0] < 512 <= boxes_x[1]  # one face on each half of the photo
+
+
+def astronaut_shrunk_rgb(astronaut_rgb: np.ndarray, scale: float) -> np.ndarray:
+    """The astronaut shrunk by ``scale`` on a plain 640x480 photo."""
+    small = cv2.resize(astronaut_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), (90, 110, 130), np.uint8)
+    canvas[100 : 100 + small.shape[0], 200 : 200 + small.shape[1]] = small
+    return canvas
+
+
+def test_the_selfie_finder_looks_cheaply_first_and_densely_before_saying_no_face(astronaut_rgb):
+    from tests import test_face_verify
+    from webapp.operations.selfies import SELFIE_DENSER, SELFIE_DETECTOR, selfie_finder
+    from webapp.vision.find import find_faces
+
+    # The vision core's tests check these very settings.
+    assert (test_face_verify.SELFIE, test_face_verify.DENSER) == (SELFIE_DETECTOR, SELFIE_DENSER)
+    finder = selfie_finder()
+    assert finder.detector.settings == SELFIE_DETECTOR
+    assert finder.second_pass.denser == SELFIE_DENSER
+    # Cheaper: a smaller copy and fewer pyramid levels; still a window for 8% faces.
+    assert SELFIE_DETECTOR.detect_width < SELFIE_DENSER.detect_width
+    assert SELFIE_DETECTOR.scale_factor > SELFIE_DENSER.scale_factor
+    assert 24 / SELFIE_DETECTOR.detect_width <= 0.08
+
+    def find(rgb: np.ndarray):
+        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        return find_faces(bgr, finder.detector, finder.verifier, finder.second_pass)
+
+    for rgb, centre in ((astronaut_rgb, FACE_CENTRE), (other_face_rgb(), (240, 240))):
+        found = find(rgb)
+        assert not found.second_pass_used
+        assert [covers(box, centre) for box in found.boxes] == [True]
+    # A face of 7% of the width: under the first look's window, the denser look finds it.
+    small = find(astronaut_shrunk_rgb(astronaut_rgb, 0.45))
+    assert small.second_pass_used and len(small.boxes) == 1
+    assert small.boxes[0].w < 0.075 * 640
+
+
+def covers(box, point: tuple[float, float]) -> bool:
+    return box.x <= point[0] <= box.x + box.w and box.y <= point[1] <= box.y + box.h
+
+
+def test_a_small_face_is_scored(public, astronaut_rgb):
+    response = post_photo(public, jpeg(astronaut_shrunk_rgb(astronaut_rgb, 0.45)))
+    assert response.status_code == 200, response.get_json()
+    [face] = response.get_json()["faces"]
+    x, y, w, h = face["box"]
+    assert w < 0.075 * 640 and covers(Box(x, y, w, h), (200 + 0.45 * 220, 100 + 0.45 * 112))
 
 
 def test_result_page_shows_percent_faces_and_the_target(public, app_with_model, astronaut_rgb):

@@ -7,16 +7,21 @@ are none.
     found.second_pass_used   # the first pass had nothing, the second ran
 
 First pass: the caller's ``FaceDetector``; every box is checked by the verifier (dlib's
-HOG, see ``webapp.vision.verify``) and the ones it rejects are dropped.
+HOG, see ``webapp.vision.verify``) and the ones it rejects are dropped. Without a working
+verifier the boxes are shown unchecked, and those of the second pass's denser look (when it
+has one) rather than the first's: its stricter vote lets fewer false faces through.
 
 Second pass, only when the first keeps nothing and only with a working verifier (an
 unchecked, more sensitive cascade mostly adds false faces):
-1. HOG on the whole picture, at a lower score than its default, proposes faces the
+1. when the first pass is a cheap one (a coarse pyramid on a small copy), the cascade
+   again with a denser pyramid on a larger copy (``SecondPass.denser``), each box
+   verified as in the first pass;
+2. HOG on the whole picture, at a lower score than its default, proposes faces the
    cascade cannot see (turned, tilted, in shadow); each must be confirmed by a lenient
    cascade on its region, upright or tilted, since HOG alone takes round badges for faces;
-2. if HOG has nothing, the cascade again on the picture at its full decoded width (smaller
+3. if HOG has nothing, the cascade again on the picture at its full decoded width (smaller
    faces) with a lower vote, each box verified as in the first pass.
-The first of the two that finds anything answers.
+The first step that finds anything answers.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ from webapp.vision.verify import ConfirmSettings, FaceVerifier, largest_first
 class SecondPass:
     """The more sensitive search, run when the first pass keeps no face.
 
+    ``denser``: the cascade's settings for a first, denser look (None: skipped); its boxes
+    are verified. A photo the cheap first pass finds nothing in gets the faces this finds;
+    without a verifier, every photo does.
     ``hog_width``: HOG runs on the picture scaled to at most this width (None: skipped); it
     finds faces from 80 px up at that width without upsampling.
     ``hog_threshold``: the score from which HOG proposes a face (its default is 0).
@@ -41,6 +49,7 @@ class SecondPass:
     ``haar``: the cascade's finer pass (None: skipped); its boxes are verified.
     """
 
+    denser: DetectorSettings | None = None
     hog_width: int | None = 400
     hog_upsample: int = 0
     hog_threshold: float = -0.5
@@ -74,13 +83,21 @@ def find_faces(
     second_pass: SecondPass | None = None,
 ) -> FacesFound:
     """The faces in a BGR (or greyscale) picture, in its pixels, largest first."""
-    boxes = detector.detect(image)
     if verifier is None or not verifier.available:
-        return FacesFound(boxes, verified=False, second_pass_used=False)
-    checked = verifier.check(image, boxes)
+        # Unchecked, a cheap first look's looser vote would show its false faces: the
+        # denser look, stricter, answers instead.
+        if second_pass is not None and second_pass.denser is not None:
+            detector = _detector_for(second_pass.denser)
+        return FacesFound(detector.detect(image), verified=False, second_pass_used=False)
+    checked = verifier.check(image, detector.detect(image))
     if checked.kept or second_pass is None:
         return FacesFound(checked.kept, True, False, checked.dropped)
     dropped = list(checked.dropped)
+    if second_pass.denser is not None:
+        denser = verifier.check(image, _detector_for(second_pass.denser).detect(image))
+        dropped += denser.dropped
+        if denser.kept:
+            return FacesFound(denser.kept, True, True, dropped)
     if second_pass.hog_width:
         proposed = verifier.hog_candidates(
             image,

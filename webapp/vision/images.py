@@ -264,8 +264,9 @@ def _check_shape(width: int, height: int) -> None:
 
 
 # A marker: 0xFF (any fill 0xFF before it), then a code that is neither a stuffed zero in
-# compressed data nor a restart marker (RST0-7, which stay inside a scan).
-_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xff\xd0-\xd7])")
+# compressed data nor a restart marker (RST0-7, which stay inside a scan). Spelt with a
+# plain 0xFF first, the search skips compressed data many times faster than with "\xff+".
+_JPEG_MARKER = re.compile(rb"\xff\xff*([^\x00\xff\xd0-\xd7])")
 
 
 def _jpeg_scans(data: bytes) -> int:
