@@ -332,8 +332,9 @@ def healthz():
         db = get_db()
         ping(db)
         body["store"] = "ok"
-    except DatabaseError as error:
-        return {"store": f"unreachable: {error}", "model": None}, 503
+    except DatabaseError as error:  # the details (a server's address) go to the log only
+        log.error("/healthz: the store is unreachable: %s", error)
+        return {"store": "unreachable: see the app's log", "model": None}, 503
     version = active_model().current(db)
     body["model"] = version.directory if version else None
     if active_model().problem:  # a model is active but cannot be used: this host cannot score
