@@ -130,6 +130,26 @@ def _describe_and_keep(
     return described, missing
 
 
+def _kept_vectors(
+    conn: Connection,
+    crops_dir: str | Path,
+    model: str,
+    crop_ids: list[int],
+    progress: Progress | None,
+    workers: int | None,
+) -> dict[int, bytes]:
+    """What is kept under ``model`` for ``crop_ids``, by crop id, the crops with nothing
+    kept described first (crops whose image file is missing are left out).
+
+    :raise EmbeddingsUnavailable: some must be described, and dlib or its model files are
+        missing.
+    """
+    if descriptor_store.crops_without_descriptor(conn, model, crop_ids):
+        embeddings.load_models()  # fail before any work, with the message saying what to add
+        _describe_and_keep(conn, crops_dir, model, crop_ids, progress, workers)
+    return descriptor_store.load_descriptors(conn, model, crop_ids)
+
+
 def crop_descriptors(
     conn: Connection,
     crops_dir: str | Path,
@@ -139,10 +159,7 @@ def crop_descriptors(
 ) -> dict[int, np.ndarray]:
     """The descriptors of ``crop_ids`` by crop id, computing (and keeping) missing ones
     first. Crops whose image file is missing are left out."""
-    model = DESCRIPTOR_MODEL
-    if descriptor_store.crops_without_descriptor(conn, model, crop_ids):
-        describe_crops(conn, crops_dir, crop_ids, progress, workers)
-    kept = descriptor_store.load_descriptors(conn, model, crop_ids)
+    kept = _kept_vectors(conn, crops_dir, DESCRIPTOR_MODEL, crop_ids, progress, workers)
     return {crop_id: np.frombuffer(vector, dtype="<f4").copy() for crop_id, vector in kept.items()}
 
 
@@ -175,11 +192,7 @@ def crop_variants(
 
     :raise EmbeddingsUnavailable: dlib or its model files are missing.
     """
-    model = VARIANTS_MODEL
-    if descriptor_store.crops_without_descriptor(conn, model, crop_ids):
-        embeddings.load_models()
-        _describe_and_keep(conn, crops_dir, model, crop_ids, progress, workers)
-    kept = descriptor_store.load_descriptors(conn, model, crop_ids)
+    kept = _kept_vectors(conn, crops_dir, VARIANTS_MODEL, crop_ids, progress, workers)
     return {
         crop_id: np.frombuffer(vector, dtype="<f4").reshape(-1, embeddings.SIZE).copy()
         for crop_id, vector in kept.items()
