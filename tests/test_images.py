@@ -11,6 +11,7 @@ from PIL import Image, ImageFile, PngImagePlugin, WebPImagePlugin
 
 from tests.hostile_uploads import (
     PNG_SIGNATURE,
+    encode,
     exif_wrong_tag_types,
     jpeg_many_scans,
     jpeg_with_app1,
@@ -43,14 +44,6 @@ from webapp.vision.images import (
 from webapp.vision.images import _plain_mode as plain_mode
 
 MiB = 1024 * 1024
-
-
-def encode(picture: np.ndarray | Image.Image, fmt: str, **options) -> bytes:
-    if isinstance(picture, np.ndarray):
-        picture = Image.fromarray(picture)
-    buffer = io.BytesIO()
-    picture.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
