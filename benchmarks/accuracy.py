@@ -66,7 +66,7 @@ from webapp.learn.features import (  # noqa: E402
 from webapp.learn.look_alike import face_for_model  # noqa: E402
 from webapp.learn.model import TARGET, fit_model  # noqa: E402
 from webapp.learn.preprocess import DEFAULT_PRESET, PRESETS  # noqa: E402
-from webapp.learn.versions import load_version  # noqa: E402
+from webapp.learn.versions import ModelVersion, load_version  # noqa: E402
 from webapp.operations.evaluation import score_folder  # noqa: E402
 from webapp.operations.extraction import extract_faces  # noqa: E402
 from webapp.operations.folders import import_folders  # noqa: E402
@@ -198,6 +198,22 @@ def score_version(version: Any, faces: list[tuple[np.ndarray, Box]]) -> tuple[li
     return list(100 * svm.predict_proba(features)[:, TARGET]), list(svm.decision_function(features))
 
 
+def train_and_load(
+    conn: Any, crops: Path, models: Path, extractor: str, preset: str | None, **options: Any
+) -> tuple[Any, ModelVersion]:
+    """A version trained with the app's own operation at the tasks' face size, and loaded."""
+    result = train_from_store(
+        conn,
+        crops,
+        models,
+        preset=preset or DEFAULT_PRESET,
+        extractor=extractor,
+        face_size=FACE_SIZE,
+        **options,
+    )
+    return result, load_version(models, result.directory)
+
+
 def movie_task(every: int, chosen: list[Combo]) -> dict:
     photos = sorted(p for p in (DATA / "photos").rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     faces = photo_faces(photos)
@@ -208,15 +224,7 @@ def movie_task(every: int, chosen: list[Combo]) -> dict:
         conn, crops, counts = build_movie_store(work, every)
         print(f"movie: {counts}, photos with a face {len(faces)} of {len(photos)}", file=sys.stderr)
         for extractor, preset in chosen:
-            result = train_from_store(
-                conn,
-                crops,
-                work / "models",
-                preset=preset or DEFAULT_PRESET,
-                extractor=extractor,
-                face_size=FACE_SIZE,
-            )
-            version = load_version(work / "models", result.directory)
+            result, version = train_and_load(conn, crops, work / "models", extractor, preset)
             percents, decisions = score_version(version, list(faces.values()))
             target = percents[truth.index(1)]
             others = [p for p, t in zip(percents, truth, strict=True) if not t]
@@ -304,16 +312,9 @@ def lfw_task(chosen: list[Combo]) -> dict:
                 conn, crops, folder / name / "train", size=FACE_SIZE, margin=MARGIN
             )
             for extractor, preset in chosen:
-                result = train_from_store(
-                    conn,
-                    crops,
-                    work / "models",
-                    preset=preset or DEFAULT_PRESET,
-                    extractor=extractor,
-                    face_size=FACE_SIZE,
-                    activate="always",
+                result, version = train_and_load(
+                    conn, crops, work / "models", extractor, preset, activate="always"
                 )
-                version = load_version(work / "models", result.directory)
                 evaluation = score_folder(version, folder / name / "test", PHOTO_LIMITS)
                 row = lfw_row(evaluation)
                 row.update(

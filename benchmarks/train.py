@@ -23,6 +23,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,18 +101,22 @@ def time_descriptors(sizes: list[int]) -> list[dict]:
                 outcome = train(vectors, labels, extractor="face-embeddings", variants=variants)
             finally:
                 line.MIN_TARGET_CROPS = saved
-            rows.append(
-                {
-                    "crops": count,
-                    "preset": search,
-                    "seconds": round(time.perf_counter() - started, 2),
-                    "accuracy": outcome.report["accuracy"],
-                    "auc": outcome.report["roc_auc"],
-                    "best_params": outcome.report["best_params"],
-                }
-            )
-            print(rows[-1], file=sys.stderr)
+            rows.append(timed_row(count, search, started, outcome))
     return rows
+
+
+def timed_row(count: int, preset: str, started: float, outcome: Any) -> dict[str, Any]:
+    """One training's row (timed from ``started``), printed as it comes."""
+    row = {
+        "crops": count,
+        "preset": preset,
+        "seconds": round(time.perf_counter() - started, 2),
+        "accuracy": outcome.report["accuracy"],
+        "auc": outcome.report["roc_auc"],
+        "best_params": outcome.report["best_params"],
+    }
+    print(row, file=sys.stderr)
+    return row
 
 
 def main() -> None:
@@ -137,17 +142,7 @@ def main() -> None:
         for preset in args.presets:
             started = time.perf_counter()
             outcome = train(faces, labels, preset=preset)
-            rows.append(
-                {
-                    "crops": count,
-                    "preset": preset,
-                    "seconds": round(time.perf_counter() - started, 2),
-                    "accuracy": outcome.report["accuracy"],
-                    "auc": outcome.report["roc_auc"],
-                    "best_params": outcome.report["best_params"],
-                }
-            )
-            print(rows[-1], file=sys.stderr)
+            rows.append(timed_row(count, preset, started, outcome))
     if args.json:
         print(json.dumps(rows))
         return
