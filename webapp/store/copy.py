@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from webapp.store.db import Connection, StoreError, snapshot, transaction
+from webapp.store.db import Connection, StoreError, placeholders, snapshot, transaction
 
 # Referenced tables before the tables referring to them, each with its primary key: rows
 # are read in pages in that order, so no row is read twice or missed.
@@ -102,6 +102,6 @@ def _copy_table(source: Connection, target: Connection, table: str) -> None:
         if not rows:
             return
         columns = list(rows[0].keys())
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders(columns)})"
         target.executemany(sql, [tuple(row) for row in rows])
         offset += len(rows)
