@@ -53,14 +53,21 @@ def database(request, monkeypatch):
     if request.param == "sqlite":
         yield None
         return
-    from webapp.store.postgresql import close_pools
-
-    server = request.getfixturevalue("postgres_server")
-    url = server.new_database()
+    url = request.getfixturevalue("empty_database")
     monkeypatch.setenv("LOOKALIKE_DATABASE_URL", url)
     yield url
-    close_pools()  # this process's connections to it, before it is dropped
-    server.drop_database(url)
+
+
+@pytest.fixture
+def empty_database(postgres_server):
+    """A new, empty PostgreSQL database of the session's server (whatever engine the test
+    otherwise runs on); its URL, with the password."""
+    from webapp.store.postgresql import close_pools
+
+    url = postgres_server.new_database()
+    yield url
+    close_pools()  # the connections of the test's apps to it, before it is dropped
+    postgres_server.drop_database(url)
 
 
 @pytest.fixture

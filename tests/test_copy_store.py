@@ -28,17 +28,6 @@ from webapp.store.settings import set_target_name
 ALICE_PASSWORD = "correct horse battery"  # trained_instance's admin
 
 
-@pytest.fixture
-def empty_database(postgres_server):
-    """A new, empty PostgreSQL database; its URL (with the password)."""
-    from webapp.store.postgresql import close_pools
-
-    url = postgres_server.new_database()
-    yield url
-    close_pools()  # the apps of the test on it, before it is dropped
-    postgres_server.drop_database(url)
-
-
 def fill_every_table(conn: db.Connection) -> None:
     """Add to a trained store (admins, crops, labels, model versions) a row in every table
     it has none in yet, blobs with every byte value included, and a worker (never copied)."""

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ADMIN_PASSWORD, copy_sqlite_store
 from tests.learn_data import fill_store
-from tests.servers import ROOT, gunicorn
+from tests.servers import ROOT, gunicorn, json_answer
 from tests.test_public import jpeg
 from tests.test_public_gunicorn import post_multipart
 from webapp.operations.admins import hash_password
@@ -29,21 +29,6 @@ from webapp.store import users
 from webapp.store.db import connect
 
 SECRET_KEY = "the-same-secret-on-every-host"
-
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-@pytest.fixture
-def database_url(postgres_server):
-    url = postgres_server.new_database()
-    yield url
-    postgres_server.drop_database(url)
 
 
 def host_folders(tmp_path: Path, trained_instance: Path, name: str) -> Path:
@@ -55,12 +40,12 @@ def host_folders(tmp_path: Path, trained_instance: Path, name: str) -> Path:
 
 @pytest.mark.timeout(240)
 def test_a_database_restart_gives_503_then_the_app_recovers_by_itself(
-    tmp_path, trained_instance, postgres_server, database_url, astronaut_rgb
+    tmp_path, trained_instance, postgres_server, empty_database, astronaut_rgb
 ):
     root = host_folders(tmp_path, trained_instance, "host")
-    copy_sqlite_store(root / "instance" / "lookalike.sqlite3", database_url)
+    copy_sqlite_store(root / "instance" / "lookalike.sqlite3", empty_database)
     photo = jpeg(astronaut_rgb)
-    settings = {"MODELS": str(root / "models"), "DATABASE_URL": database_url}
+    settings = {"MODELS": str(root / "models"), "DATABASE_URL": empty_database}
     with gunicorn(root / "instance", **settings) as base:
         status, body = post_multipart(f"{base}/api/score", "photo", "me.jpg", photo)
         assert status == 200, body
@@ -75,7 +60,7 @@ def test_a_database_restart_gives_503_then_the_app_recovers_by_itself(
                     " Please try again in a while."
                 }
                 assert time.monotonic() - started < 15  # a bounded wait, not a hang
-            status, body = get_json(f"{base}/healthz")
+            status, body = json_answer(f"{base}/healthz")
             assert status == 503 and body["store"].startswith("unreachable")
         finally:
             postgres_server.start_server()
@@ -89,7 +74,7 @@ def test_a_database_restart_gives_503_then_the_app_recovers_by_itself(
         # Every worker, not only the first to reconnect (each has a pool of its own, whose
         # attempts to reconnect slowed down while the server was away).
         for _ in range(6):
-            assert get_json(f"{base}/healthz")[0] == 200
+            assert json_answer(f"{base}/healthz")[0] == 200
             status, body = post_multipart(f"{base}/api/score", "photo", "me.jpg", photo)
             assert status == 200, body
 
@@ -158,21 +143,21 @@ def retrain(admin: Admin, base: str) -> int:
 
 @pytest.mark.timeout(600)
 def test_two_hosts_one_database_and_a_worker_started_apart(
-    tmp_path, trained_instance, database_url, astronaut_rgb
+    tmp_path, trained_instance, empty_database, astronaut_rgb
 ):
     """Host A has the crops (the admins' host); host B has empty folders. Labels and a
     model trained through A are scored on B; the rate limit counts A's and B's requests
     together; a job queued on A is run by a worker started apart; a worker killed mid-job
     leaves its job failed, as both hosts say."""
     a_root = host_folders(tmp_path, trained_instance, "host-a")
-    copy_sqlite_store(a_root / "instance" / "lookalike.sqlite3", database_url)
+    copy_sqlite_store(a_root / "instance" / "lookalike.sqlite3", empty_database)
     (tmp_path / "host-b").mkdir()
-    conn = connect(database_url, pooled=False)
+    conn = connect(empty_database, pooled=False)
     users.create_user(conn, "carol", hash_password(ADMIN_PASSWORD))
     conn.close()
     limit = 40
     shared = {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": empty_database,
         "SECRET_KEY": SECRET_KEY,
         "SCORE_RATE_LIMIT": str(limit),
         "SCORE_RATE_WINDOW": "3600",
@@ -239,7 +224,7 @@ def test_two_hosts_one_database_and_a_worker_started_apart(
                 )
                 assert status == 200
             activated_at = time.monotonic()
-            conn = connect(database_url, pooled=False)
+            conn = connect(empty_database, pooled=False)
             directory = conn.execute(
                 "SELECT directory FROM model_versions WHERE id = ?", (new_version,)
             ).fetchone()[0]
@@ -253,7 +238,7 @@ def test_two_hosts_one_database_and_a_worker_started_apart(
             assert body["model_version"] == directory
 
             # A slow job, and its worker killed -9 while it runs.
-            conn = connect(database_url, pooled=False)
+            conn = connect(empty_database, pooled=False)
             fill_store(conn, a_root / "instance" / "crops", 60, 240, seed=7)
             conn.close()
             job_id = retrain(admin, a)
@@ -289,7 +274,7 @@ def test_two_hosts_one_database_and_a_worker_started_apart(
         assert score("a", a)[0] == score("b", b)[0] == 429
 
         # Each gunicorn worker keeps a pool of at most LOOKALIKE_DATABASE_POOL (5).
-        conn = connect(database_url, pooled=False)
+        conn = connect(empty_database, pooled=False)
         held = conn.execute(
             "SELECT COUNT(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import gunicorn
+from tests.servers import gunicorn, json_answer
 from tests.test_public import jpeg
 from webapp.store import models as model_store
 from webapp.store.db import open_store
@@ -34,11 +34,7 @@ def post_multipart(url: str, field: str, filename: str, data: bytes) -> tuple[in
     request = urllib.request.Request(
         url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
     )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return json_answer(request)
 
 
 @pytest.fixture

@@ -189,61 +189,52 @@ def test_login_throttle_counts_locks_and_forgets(store_target):
     assert login_throttle.locked_for(conn, "address:z", at=303) == 100
 
 
-def test_copy_from_sqlite_to_postgresql_keeps_every_row_and_id(tmp_path, postgres_server):
+def test_copy_from_sqlite_to_postgresql_keeps_every_row_and_id(tmp_path, empty_database):
     source = db.open_store(tmp_path / "old.sqlite3")
     alice = users.create_user(source, "alice", "hash")
     video = video_store.save_video(source, path="/m.mp4", name="m.mp4", fingerprint="f", **VIDEO)
     job = jobs.create_job(source, "train", {"a": 1}, created_by=alice)
     jobs.fail_job(source, job, "an old failure")
-    url = postgres_server.new_database()
-    try:
-        target = db.open_store(url)
-        report = copy_store(source, target)
-        assert report.rows == count_rows(source)
-        assert report.rows["users"] == report.rows["videos"] == report.rows["jobs"] == 1
-        assert users.get_user(target, alice)["name"] == "alice"
-        assert video_store.get_video(target, video)["path"] == "/m.mp4"
-        assert jobs.get_job(target, job)["error"] == "an old failure"
-        # New rows get ids after the copied ones, not the copied ids again.
-        assert users.create_user(target, "bob", "hash") == alice + 1
-        # A second copy into a store that holds data is refused, and changes nothing.
-        with pytest.raises(db.StoreError, match="not empty"):
-            copy_store(source, target)
-        assert count_rows(target)["users"] == 2
-        target.close()
-    finally:
-        from webapp.store.postgresql import close_pools
-
-        close_pools()
-        postgres_server.drop_database(url)
+    target = db.open_store(empty_database)
+    report = copy_store(source, target)
+    assert report.rows == count_rows(source)
+    assert report.rows["users"] == report.rows["videos"] == report.rows["jobs"] == 1
+    assert users.get_user(target, alice)["name"] == "alice"
+    assert video_store.get_video(target, video)["path"] == "/m.mp4"
+    assert jobs.get_job(target, job)["error"] == "an old failure"
+    # New rows get ids after the copied ones, not the copied ids again.
+    assert users.create_user(target, "bob", "hash") == alice + 1
+    # A second copy into a store that holds data is refused, and changes nothing.
+    with pytest.raises(db.StoreError, match="not empty"):
+        copy_store(source, target)
+    assert count_rows(target)["users"] == 2
+    target.close()
 
 
 @pytest.mark.timeout(180)
-def test_after_a_long_outage_the_pool_is_back_as_soon_as_the_server(postgres_server):
+def test_after_a_long_outage_the_pool_is_back_as_soon_as_the_server(
+    postgres_server, empty_database
+):
     """While the server is down, each connection attempt fails within the pool's timeout;
     once it is back, the next one succeeds at once, however long the pool had been
     waiting between its own attempts to reconnect."""
     from webapp.store import postgresql
 
-    url = postgres_server.new_database()
+    url = empty_database
+    db.open_store(url).close()
+    db.connect(url).close()  # this process's pool, connected
+    postgres_server.stop_server()
     try:
-        db.open_store(url).close()
-        db.connect(url).close()  # this process's pool, connected
-        postgres_server.stop_server()
-        try:
-            down_until = time.monotonic() + 40  # the pool waits 16 s, then 32, between tries
-            while time.monotonic() < down_until:
-                started = time.monotonic()
-                with pytest.raises(db.OperationalError, match="cannot be reached"):
-                    db.connect(url)
-                assert time.monotonic() - started < postgresql.POOL_TIMEOUT + 5
-        finally:
-            postgres_server.start_server()
-        started = time.monotonic()
-        conn = db.connect(url)
-        assert conn.execute("SELECT 1").fetchone()[0] == 1
-        conn.close()
-        assert time.monotonic() - started < postgresql.POOL_TIMEOUT + 3
+        down_until = time.monotonic() + 40  # the pool waits 16 s, then 32, between tries
+        while time.monotonic() < down_until:
+            started = time.monotonic()
+            with pytest.raises(db.OperationalError, match="cannot be reached"):
+                db.connect(url)
+            assert time.monotonic() - started < postgresql.POOL_TIMEOUT + 5
     finally:
-        postgresql.close_pools()
-        postgres_server.drop_database(url)
+        postgres_server.start_server()
+    started = time.monotonic()
+    conn = db.connect(url)
+    assert conn.execute("SELECT 1").fetchone()[0] == 1
+    conn.close()
+    assert time.monotonic() - started < postgresql.POOL_TIMEOUT + 3
