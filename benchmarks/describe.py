@@ -8,6 +8,8 @@ Extracts every frame of ../shared/data/movie/dev_movie.mp4 into a scratch store 
 2800 crops), then, for each runtime (``webapp.learn.features.embeddings.use_runtime``):
 
 - times the parts on 100 crops: reading the crop, dlib's 5-point alignment, the ResNet;
+- writes and reads those crops' PNG files with the previous PNG settings (the encoder's
+  best filter per row) and the app's (every row "up"): time and size;
 - describes the first ``--crops`` crops from scratch with the app's own operation
   (``webapp.operations.describing.describe_crops``: read the PNG, align, ResNet, keep the
   vector) in ``--workers`` processes (default 2: one per core of the development machine);
@@ -47,12 +49,18 @@ from webapp.store import labels as label_store  # noqa: E402
 from webapp.store import users  # noqa: E402
 from webapp.store.db import open_store  # noqa: E402
 from webapp.store.descriptors import crops_without_descriptor  # noqa: E402
+from webapp.vision import cv2  # noqa: E402
+from webapp.vision.faces import PNG_PARAMS  # noqa: E402
 from webapp.vision.video import Sampling  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 MOVIE = DATA / "movie" / "dev_movie.mp4"
 TRUTH = DATA / "movie" / "dev_movie_truth.tsv"
 TARGETS = {"describe_seconds": 10.0, "retrain_seconds": 10.0}
+# How crops were written before every row was filtered "up": the encoder's per-row choice.
+PREVIOUS_PNG_PARAMS = [
+    cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE
+]  # fmt: skip
 
 
 def parts(conn, crops: Path, n: int = 100) -> dict:
@@ -74,6 +82,36 @@ def parts(conn, crops: Path, n: int = 100) -> dict:
         "read_ms_per_crop": round(1000 * read / len(rows), 2),
         "align_ms_per_crop": round(1000 * align / len(rows), 2),
         "resnet_ms_per_crop": round(1000 * resnet / len(rows), 2),
+    }
+
+
+def png_storage(conn, crops: Path, n: int = 100) -> dict:
+    """Writing and reading ``n`` crops' files (colour crop and grey model input) with the
+    previous PNG settings and the app's, taking turns: milliseconds a crop, KB a crop."""
+    rows = conn.execute("SELECT image_file, face_file FROM crops ORDER BY id").fetchall()[:n]
+    images = [
+        cv2.imread(str(crops / row[column]), cv2.IMREAD_UNCHANGED)
+        for row in rows
+        for column in ("image_file", "face_file")
+    ]
+    settings = {"previous": PREVIOUS_PNG_PARAMS, "now": PNG_PARAMS}
+    totals = {name: {"write": 0.0, "read": 0.0, "bytes": 0} for name in settings}
+    for image in images:
+        for name, params in settings.items():
+            started = time.perf_counter()
+            data = cv2.imencode(".png", image, params)[1]
+            totals[name]["write"] += time.perf_counter() - started
+            started = time.perf_counter()
+            cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            totals[name]["read"] += time.perf_counter() - started
+            totals[name]["bytes"] += data.size
+    return {
+        name: {
+            "write_ms_per_crop": round(1000 * total["write"] / len(rows), 2),
+            "read_ms_per_crop": round(1000 * total["read"] / len(rows), 2),
+            "kb_per_crop": round(total["bytes"] / 1024 / len(rows), 1),
+        }
+        for name, total in totals.items()
     }
 
 
@@ -140,6 +178,7 @@ def main() -> int:
         ids = [row[0] for row in conn.execute("SELECT id FROM crops ORDER BY id")]
         chosen = ids[: options.crops]
         report["crops_available"] = len(ids)
+        report["png"] = png_storage(conn, crops)
         report["labelled"] = label_from_truth(conn, max(1, len(ids) // options.retrain_crops))
         for runtime in options.runtime or ["dlib", "onnxruntime"]:
             embeddings.use_runtime(runtime)
@@ -180,6 +219,19 @@ def print_report(report: dict) -> None:
     print(
         f"{report['crops_available']} crops extracted in {report['extract_seconds']} s;"
         f" {labelled['crops']} labelled for the Retrain ({labelled['target']} target)"
+    )
+    png = report["png"]
+    print(
+        "crop files (colour and grey) written / read / size, previous PNG filters -> every"
+        " row up: "
+        + ", ".join(
+            f"{png['previous'][key]} -> {png['now'][key]} {unit}"
+            for key, unit in (
+                ("write_ms_per_crop", "ms"),
+                ("read_ms_per_crop", "ms"),
+                ("kb_per_crop", "KB"),
+            )
+        )
     )
     for runtime, row in report["runtimes"].items():
         p = row["parts"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 DESCRIPTOR_MODEL = "dlib-resnet-v1"  # what the store keeps descriptors under
@@ -56,6 +57,13 @@ def model_folder() -> Path | None:
     without importing it), else None."""
     if _chosen_folder is not None:
         return _chosen_folder
+    return _package_folder()
+
+
+@lru_cache(maxsize=1)
+def _package_folder() -> Path | None:
+    """The installed package's ``models`` folder, looked up once per process: the search
+    walks ``sys.path`` and every scored photo asks."""
     try:
         spec = importlib.util.find_spec(PACKAGE)
     except (ImportError, ValueError):
