@@ -18,6 +18,7 @@ from skimage import data
 
 from webapp.learn.features.dlib_resnet import (
     BATCH,
+    GRAPH_VERSION,
     ResNetFileError,
     ResNetRunner,
     converted_model,
@@ -127,8 +128,18 @@ def test_the_converted_file_is_reused(cache: Path, runner: ResNetRunner) -> None
     again = converted_model(SOURCE, cache)
     assert again == first and again.stat().st_mtime_ns == written
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
-    assert first.name == f"dlib-resnet-{digest}.onnx"
+    assert first.name == f"dlib-resnet-{digest}-g{GRAPH_VERSION}.onnx"
     assert not list(cache.glob("*.tmp"))  # the temporary was renamed, not left behind
+
+
+def test_a_graph_from_an_earlier_builder_is_made_again(tmp_path: Path) -> None:
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+    earlier = tmp_path / f"dlib-resnet-{digest}.onnx"  # before graphs had a version
+    earlier.write_bytes(b"an earlier graph")
+    converted = converted_model(SOURCE, tmp_path)
+    assert converted.name == f"dlib-resnet-{digest}-g{GRAPH_VERSION}.onnx"
+    assert not earlier.exists()
+    assert ResNetRunner(converted).describe(np.zeros((150, 150, 3), np.uint8)).shape == (1, 128)
 
 
 def test_another_source_gets_another_file(tmp_path: Path, cache: Path) -> None:
@@ -140,7 +151,8 @@ def test_another_source_gets_another_file(tmp_path: Path, cache: Path) -> None:
     changed.write_bytes(bytes(content))
     converted = converted_model(changed, cache)
     assert converted != converted_model(SOURCE, cache)
-    assert converted.name == f"dlib-resnet-{hashlib.sha256(content).hexdigest()[:16]}.onnx"
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    assert converted.name == f"dlib-resnet-{digest}-g{GRAPH_VERSION}.onnx"
 
 
 @pytest.mark.parametrize(

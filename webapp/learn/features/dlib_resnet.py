@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 CHIP_SIZE = 150
 DESCRIPTOR_SIZE = 128
+# Bumped whenever build_onnx builds another graph, so that a cached graph from an earlier
+# builder is made again (the cached file's name holds it beside the source's hash).
+GRAPH_VERSION = 2
 BATCH = 8  # chips per onnxruntime call: bigger were no faster (benchmarks/resnet_runtime.py)
 
 
@@ -277,10 +280,13 @@ def build_onnx(network: DlibResNet) -> onnx.ModelProto:
         return node("Pad", value, constant(np.array([0] * 4 + ends, dtype=np.int64)))
 
     current = node("Cast", "chips", to=TensorProto.FLOAT)
-    current = node("Sub", current, constant(np.array(network.means, dtype=np.float32)))
+    # Channels first, then the means: one per channel plane is many times cheaper for
+    # onnxruntime than one per pixel's three values, and the floats are the same.
+    current = node("Transpose", current, perm=[0, 3, 1, 2])
+    means = np.array(network.means, dtype=np.float32).reshape(1, 3, 1, 1)
+    current = node("Sub", current, constant(means))
     # dlib divides by 256: multiplying by its inverse, a power of two, gives the same floats.
     current = node("Mul", current, constant(np.array(1 / 256, dtype=np.float32)))
-    current = node("Transpose", current, perm=[0, 3, 1, 2])
     shape: tuple[int, ...] = (3, CHIP_SIZE, CHIP_SIZE)
     tags: dict[int, tuple[str, tuple[int, ...]]] = {}
     for layer in _fold_affines(network.layers):
@@ -332,15 +338,21 @@ def build_onnx(network: DlibResNet) -> onnx.ModelProto:
 def converted_model(source: Path, cache_dir: Path) -> Path:
     """The ONNX file converted from dlib's ``source``, made once and then kept in
     ``cache_dir``. Its name holds a hash of the source, so another dlib file never reuses
-    this graph; it is written under a temporary name and renamed, so processes converting
-    at the same time never read half a file. Nothing is downloaded.
+    this graph, and :data:`GRAPH_VERSION`, so a graph an earlier builder made of the same
+    file is made again (and the old one removed). It is written under a temporary name and
+    renamed, so processes converting at the same time never read half a file. Nothing is
+    downloaded.
 
     :raise ResNetFileError: ``source`` is not dlib's face recognition ResNet.
     """
     digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16]
-    target = Path(cache_dir) / f"dlib-resnet-{digest}.onnx"
+    target = Path(cache_dir) / f"dlib-resnet-{digest}-g{GRAPH_VERSION}.onnx"
     if target.is_file():
         return target
+    # An earlier builder's graph of the same file: the same descriptors, slower; 22 MB.
+    for stale in Path(cache_dir).glob(f"dlib-resnet-{digest}*.onnx"):
+        if stale != target:  # another process may have just written the target
+            stale.unlink(missing_ok=True)
     model = build_onnx(read_dlib_resnet(source))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
