@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,10 @@ from webapp.learn.features.embeddings import (
     model_problem,
 )
 from webapp.learn.line import MIN_TARGET_CROPS
-from webapp.learn.look_alike import face_for_model, score_largest_face
+from webapp.learn.look_alike import face_for_model, score_faces, score_largest_face
 from webapp.learn.versions import load_version
 from webapp.operations.describing import crop_descriptors, describe_crops
+from webapp.operations.selfies import score_photo, selfie_finder
 from webapp.operations.training import TrainingRefused, train_from_store
 from webapp.settings import load_settings
 from webapp.store import models as model_store
@@ -41,6 +43,7 @@ from webapp.store.db import open_store
 from webapp.store.descriptors import descriptor_coverage
 from webapp.vision import cv2
 from webapp.vision.faces import FaceDetector, margin_box
+from webapp.vision.images import ImageLimits
 
 SAME_PERSON = 0.6  # dlib's usual threshold: below it, the same person
 
@@ -357,6 +360,36 @@ def test_the_public_api_scores_with_the_active_embeddings_version(
     assert body["model_version"] == result.directory and body["look_alike_percent"] >= 50
     # A selfie is described in memory only: nothing new is kept.
     assert conn.execute("SELECT COUNT(*) FROM crop_descriptors").fetchone()[0] == kept_before
+
+
+def test_a_photos_faces_are_described_once_beside_the_check_and_score_as_in_line(
+    tmp_path, described_instance, astronaut_bgr, monkeypatch
+):
+    root, conn = copy_of(described_instance, tmp_path)
+    result = train_from_store(
+        conn,
+        root / "instance" / "crops",
+        root / "models",
+        extractor="face-embeddings",
+        space=SMALL_SEARCH,
+    )
+    version = load_version(root / "models", result.directory)
+    two = np.hstack([astronaut_bgr, astronaut_bgr[:, ::-1]])  # her, and her mirror image
+    calls = []
+    describe = embeddings.describe_faces
+
+    def watched(faces):
+        calls.append((threading.current_thread().name, len(faces)))
+        return describe(faces)
+
+    monkeypatch.setattr(embeddings, "describe_faces", watched)
+    scored = score_photo(version, jpeg(two), ImageLimits(), selfie_finder())
+    # Both faces in one batch, on the thread that works while the verifier checks them.
+    assert len(scored.faces) == 2
+    assert [(name.startswith("features-ahead"), size) for name, size in calls] == [(True, 2)]
+    in_line = score_faces(version, scored.image.bgr, [face.box for face in scored.faces])
+    assert [face.percent for face in scored.faces] == [face.percent for face in in_line]
+    assert all(face.is_target for face in scored.faces)
 
 
 # --- Descriptors kept per crop ---

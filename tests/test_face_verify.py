@@ -149,6 +149,20 @@ def test_the_astronauts_other_regions_are_dropped_and_her_face_kept(astronaut_bg
     assert len(found.dropped) == len(before) - 1
 
 
+def test_the_first_looks_boxes_are_handed_over_before_they_are_checked(astronaut_bgr, verifier):
+    # What the caller may start work on (the selfie path describes them meanwhile): every
+    # candidate, the ones the check then drops too.
+    lenient = FaceDetector(DetectorSettings(detect_width=640, scale_factor=1.05, min_neighbors=3))
+    handed = []
+    found = find_faces(astronaut_bgr, lenient, verifier, candidates=handed.append)
+    assert handed == [lenient.detect(astronaut_bgr)] and len(handed[0]) >= 2
+    assert len(found.boxes) == 1 and found.boxes[0] in handed[0]
+    # Unverified boxes are the answer itself: nothing to hand over ahead of it.
+    handed.clear()
+    assert find_faces(astronaut_bgr, lenient, None, candidates=handed.append).boxes
+    assert handed == []
+
+
 def test_a_tilted_face_missed_by_the_first_pass_is_found_by_the_second(
     astronaut_bgr, selfie_detector, verifier
 ):

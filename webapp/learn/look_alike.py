@@ -8,6 +8,7 @@ in it: a crop clipped at the photo's edge has a smaller margin on that side).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,11 +38,24 @@ def face_for_model(
     return model_input(image_bgr, face, version.face_size)
 
 
-def score_faces(version: ModelVersion, image_bgr: np.ndarray, faces: list[Box]) -> list[FaceScore]:
-    """Every face of one picture scored in one batch (the features of all of them at once)."""
+def score_faces(
+    version: ModelVersion,
+    image_bgr: np.ndarray,
+    faces: list[Box],
+    known: Mapping[Box, np.ndarray] | None = None,
+) -> list[FaceScore]:
+    """Every face of one picture scored in one batch (the features of all of them at once).
+
+    ``known``: features already computed for some of the boxes by the version's feature
+    step, used as they are; only for an extractor whose features are kept
+    (``Extractor.cached_as``: its feature step reads its own output back).
+    """
     if not faces:
         return []
-    inputs = [face_for_model(version, image_bgr, face) for face in faces]
+    known = known or {}
+    inputs = [
+        known[face] if face in known else face_for_model(version, image_bgr, face) for face in faces
+    ]
     percents = look_alike_percents(version.pipeline, inputs)
     return [
         FaceScore(face, float(p), bool(p >= 50)) for face, p in zip(faces, percents, strict=True)

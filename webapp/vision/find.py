@@ -26,6 +26,7 @@ The first step that finds anything answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -81,15 +82,24 @@ def find_faces(
     detector: FaceDetector,
     verifier: FaceVerifier | None,
     second_pass: SecondPass | None = None,
+    candidates: Callable[[list[Box]], object] | None = None,
 ) -> FacesFound:
-    """The faces in a BGR (or greyscale) picture, in its pixels, largest first."""
+    """The faces in a BGR (or greyscale) picture, in its pixels, largest first.
+
+    ``candidates``, when given, is called with the first pass's boxes as soon as the
+    cascade has them, before they are verified: the caller may start work on them (most
+    are kept) while the verifier runs.
+    """
     if verifier is None or not verifier.available:
         # Unchecked, a cheap first look's looser vote would show its false faces: the
         # denser look, stricter, answers instead.
         if second_pass is not None and second_pass.denser is not None:
             detector = _detector_for(second_pass.denser)
         return FacesFound(detector.detect(image), verified=False, second_pass_used=False)
-    checked = verifier.check(image, detector.detect(image))
+    first = detector.detect(image)
+    if candidates is not None and first:
+        candidates(first)
+    checked = verifier.check(image, first)
     if checked.kept or second_pass is None:
         return FacesFound(checked.kept, True, False, checked.dropped)
     dropped = list(checked.dropped)
@@ -140,6 +150,9 @@ class FaceFinder:
     verifier: FaceVerifier | None = None
     second_pass: SecondPass | None = None
 
-    def find(self, image: np.ndarray) -> list[Box]:
-        """The faces in a BGR (or greyscale) picture, in its pixels, largest first."""
-        return find_faces(image, self.detector, self.verifier, self.second_pass).boxes
+    def find(
+        self, image: np.ndarray, candidates: Callable[[list[Box]], object] | None = None
+    ) -> list[Box]:
+        """The faces in a BGR (or greyscale) picture, in its pixels, largest first
+        (``candidates``: see :func:`find_faces`)."""
+        return find_faces(image, self.detector, self.verifier, self.second_pass, candidates).boxes
