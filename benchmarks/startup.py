@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("sklearn", "scipy", "cv2", "onnxruntime", "onnx", "dlib", "joblib", "numpy", "PIL")
+HEAVY = (
+    "sklearn", "scipy", "cv2", "onnxruntime", "onnx", "dlib", "joblib", "numpy", "PIL", "psycopg"
+)  # fmt: skip
 # What `flask --app webapp --help` runs, optionally after importing ``PRELOAD``.
 COMMAND = """
 import sys

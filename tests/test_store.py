@@ -211,6 +211,27 @@ def test_copy_from_sqlite_to_postgresql_keeps_every_row_and_id(tmp_path, empty_d
     target.close()
 
 
+def test_the_pool_size_setting_bounds_a_processs_connections(empty_database, monkeypatch):
+    """LOOKALIKE_DATABASE_POOL (``db.configure``, set before psycopg is loaded): with 2, a
+    third connection at once waits for the pool's timeout and is refused (a busy pool is
+    not mistaken for one left broken by an outage and replaced by a new one)."""
+    from webapp.store import postgresql
+
+    db.open_store(empty_database).close()
+    monkeypatch.setattr(postgresql, "POOL_TIMEOUT", 0.5)
+    monkeypatch.setattr(postgresql, "POOL_SIZE", postgresql.POOL_SIZE)  # restored after
+    monkeypatch.setattr(db, "_pool_size", None)
+    db.configure(pool_size=2)
+    held = [db.connect(empty_database), db.connect(empty_database)]
+    with pytest.raises(db.OperationalError, match="all 2 connections of this process are in use"):
+        db.connect(empty_database)
+    held.pop().close()
+    third = db.connect(empty_database)  # one was given back: it is taken again
+    assert third.execute("SELECT 1").fetchone()[0] == 1
+    for conn in (third, *held):
+        conn.close()
+
+
 @pytest.mark.timeout(180)
 def test_after_a_long_outage_the_pool_is_back_as_soon_as_the_server(
     postgres_server, empty_database

@@ -60,6 +60,9 @@ def placeholders(values: Sequence[Any]) -> str:
     return ", ".join("?" * len(values))
 
 
+_pool_size: int | None = None  # set by configure(), from the settings
+
+
 def connect(database: str | Path, *, pooled: bool = True) -> Connection:
     """A connection to the store: from this process's pool on PostgreSQL (or one of its
     own, not ``pooled``), a new one on a SQLite file. ``close()`` it (a pooled one goes
@@ -70,6 +73,8 @@ def connect(database: str | Path, *, pooled: bool = True) -> Connection:
     if is_postgresql(database):
         from webapp.store import postgresql
 
+        if _pool_size is not None:
+            postgresql.POOL_SIZE = _pool_size
         return postgresql.connect(str(database), pooled=pooled)
     from webapp.store import sqlite
 
@@ -78,10 +83,10 @@ def connect(database: str | Path, *, pooled: bool = True) -> Connection:
 
 def configure(*, pool_size: int) -> None:
     """How many connections each process keeps to a PostgreSQL server at most (gunicorn's
-    threads per worker, plus one for the model check); nothing to do for SQLite."""
-    from webapp.store import postgresql
-
-    postgresql.POOL_SIZE = max(1, int(pool_size))
+    threads per worker, plus one for the model check); nothing to do for SQLite. Kept
+    here until the first PostgreSQL connection: psycopg loads only when one is made."""
+    global _pool_size
+    _pool_size = max(1, int(pool_size))
 
 
 def process_alive(pid: int | None, host: str | None = None) -> bool:

@@ -332,6 +332,12 @@ def _renewed_pool(url: str, stale: ConnectionPool) -> ConnectionPool:
     return pool
 
 
+def _all_in_use(pool: ConnectionPool) -> bool:
+    """Whether the pool holds its most connections and lends every one of them out."""
+    stats = pool.get_stats()
+    return stats["pool_size"] >= pool.max_size and stats["pool_available"] == 0
+
+
 def connect(url: str, *, pooled: bool = True) -> PostgresConnection:
     """A connection from this process's pool for ``url`` (or a connection of its own).
 
@@ -345,8 +351,12 @@ def connect(url: str, *, pooled: bool = True) -> PostgresConnection:
         with translated_errors():
             try:
                 raw = pool.getconn()
-            except PoolTimeout:  # none came: the server is down, or it is back and the
-                pool = _renewed_pool(url, pool)  # pool is still waiting to try again
+            except PoolTimeout:  # none came: every connection is in use, or the server is
+                if _all_in_use(pool):  # down, or it is back and the pool still waits to
+                    raise OperationalError(  # try again (a new pool only helps then)
+                        f"all {pool.max_size} connections of this process are in use"
+                    ) from None
+                pool = _renewed_pool(url, pool)
                 raw = pool.getconn()
     except OperationalError as error:
         raise OperationalError(f"the database {describe(url)} cannot be reached: {error}") from None
