@@ -135,8 +135,9 @@ class FeaturesAhead:
 @lru_cache(maxsize=1)
 def _describer(pid: int) -> ThreadPoolExecutor:
     """This process's threads for :class:`FeaturesAhead` (one pool per process id: a forked
-    child gets its own, not its parent's threads, which it does not have). As many as
-    gunicorn's threads per worker, so that no visitor's faces wait for another's."""
+    child gets its own, not its parent's threads, which it does not have). Four, as many
+    as gunicorn's threads per worker by default: with more threads (LOOKALIKE_THREADS),
+    a photo's faces may wait for another's, on a core that is busy anyway."""
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="features-ahead")
 
 
