@@ -229,6 +229,20 @@ def copy_of(source: Path, tmp_path: Path) -> tuple[Path, sqlite3.Connection]:
     return root, open_store(root / "instance" / "lookalike.sqlite3")
 
 
+def with_embeddings_version(source: Path, tmp_path: Path):
+    """A copy of ``source`` with a face embeddings version trained and active: its root,
+    store and training result."""
+    root, conn = copy_of(source, tmp_path)
+    result = train_from_store(
+        conn,
+        root / "instance" / "crops",
+        root / "models",
+        extractor="face-embeddings",
+        space=SMALL_SEARCH,
+    )
+    return root, conn, result
+
+
 def app_for(root: Path, **config):
     # EXTRACTOR None: what a new install has, the best available.
     defaults = {"WTF_CSRF_ENABLED": False, "MODEL_CHECK_SECONDS": 0, "EXTRACTOR": None}
@@ -340,14 +354,7 @@ def jpeg(bgr: np.ndarray) -> bytes:
 def test_the_public_api_scores_with_the_active_embeddings_version(
     tmp_path, described_instance, astronaut_bgr
 ):
-    root, conn = copy_of(described_instance, tmp_path)
-    result = train_from_store(
-        conn,
-        root / "instance" / "crops",
-        root / "models",
-        extractor="face-embeddings",
-        space=SMALL_SEARCH,
-    )
+    root, conn, result = with_embeddings_version(described_instance, tmp_path)
     kept_before = conn.execute("SELECT COUNT(*) FROM crop_descriptors").fetchone()[0]
     client = app_for(root).test_client()
     response = client.post(
@@ -365,14 +372,7 @@ def test_the_public_api_scores_with_the_active_embeddings_version(
 def test_a_photos_faces_are_described_once_beside_the_check_and_score_as_in_line(
     tmp_path, described_instance, astronaut_bgr, monkeypatch
 ):
-    root, conn = copy_of(described_instance, tmp_path)
-    result = train_from_store(
-        conn,
-        root / "instance" / "crops",
-        root / "models",
-        extractor="face-embeddings",
-        space=SMALL_SEARCH,
-    )
+    root, conn, result = with_embeddings_version(described_instance, tmp_path)
     version = load_version(root / "models", result.directory)
     two = np.hstack([astronaut_bgr, astronaut_bgr[:, ::-1]])  # her, and her mirror image
     calls = []
