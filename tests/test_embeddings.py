@@ -10,6 +10,7 @@ import io
 import shutil
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from skimage import data
 
 from tests.conftest import new_app
 from tests.learn_data import SMALL_SEARCH
+from tests.servers import gunicorn, post_multipart
 from webapp.jobs import start_job, wait_for_job
 from webapp.learn import face_models
 from webapp.learn.features import FaceInImage, default_extractor, embeddings
@@ -390,6 +392,31 @@ def test_a_photos_faces_are_described_once_beside_the_check_and_score_as_in_line
     in_line = score_faces(version, scored.image.bgr, [face.box for face in scored.faces])
     assert [face.percent for face in scored.faces] == [face.percent for face in in_line]
     assert all(face.is_target for face in scored.faces)
+
+
+@pytest.mark.timeout(180)
+def test_gunicorn_workers_score_face_embeddings_at_once_as_in_process(
+    tmp_path, described_instance, astronaut_bgr
+):
+    # Each forked worker describes faces on threads of its own, several requests at once.
+    root, conn, result = with_embeddings_version(described_instance, tmp_path)
+    conn.close()
+    version = load_version(root / "models", result.directory)
+    photo = jpeg(np.hstack([astronaut_bgr, astronaut_bgr[:, ::-1]]))
+    expected = score_photo(version, photo, ImageLimits(), selfie_finder()).as_dict("")
+    settings = {"MODELS": str(root / "models"), "SCORE_RATE_LIMIT": "0"}
+    with (
+        gunicorn(root / "instance", **settings) as base,
+        ThreadPoolExecutor(max_workers=6) as clients,
+    ):
+        url = f"{base}/api/score"
+        answers = list(
+            clients.map(lambda _: post_multipart(url, "photo", "me.jpg", photo), range(18))
+        )
+    for status, body in answers:
+        assert status == 200, body
+        assert body["model_version"] == result.directory
+        assert body["faces"] == expected["faces"] and len(body["faces"]) == 2
 
 
 # --- Descriptors kept per crop ---

@@ -21,9 +21,8 @@ import pytest
 
 from tests.conftest import ADMIN_PASSWORD, copy_sqlite_store
 from tests.learn_data import fill_store
-from tests.servers import ROOT, gunicorn, json_answer
+from tests.servers import ROOT, gunicorn, json_answer, post_multipart
 from tests.test_public import jpeg
-from tests.test_public_gunicorn import post_multipart
 from webapp.operations.admins import hash_password
 from webapp.store import users
 from webapp.store.db import connect

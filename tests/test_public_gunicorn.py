@@ -8,33 +8,16 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.servers import gunicorn, json_answer
+from tests.servers import gunicorn, post_multipart
 from tests.test_public import jpeg
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def post_multipart(url: str, field: str, filename: str, data: bytes) -> tuple[int, dict]:
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"'
-            f"\r\nContent-Type: image/jpeg\r\n\r\n"
-        ).encode()
-        + data
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    )
-    return json_answer(request)
 
 
 @pytest.fixture
