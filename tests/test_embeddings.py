@@ -37,14 +37,14 @@ from webapp.learn.line import MIN_TARGET_CROPS
 from webapp.learn.look_alike import face_for_model, score_faces, score_largest_face
 from webapp.learn.versions import load_version
 from webapp.operations.describing import crop_descriptors, describe_crops
-from webapp.operations.selfies import score_photo, selfie_finder
+from webapp.operations.selfies import AHEAD_MAX, FeaturesAhead, score_photo, selfie_finder
 from webapp.operations.training import TrainingRefused, train_from_store
 from webapp.settings import load_settings
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 from webapp.store.descriptors import descriptor_coverage
 from webapp.vision import cv2
-from webapp.vision.faces import FaceDetector, margin_box
+from webapp.vision.faces import Box, FaceDetector, margin_box
 from webapp.vision.images import ImageLimits
 
 SAME_PERSON = 0.6  # dlib's usual threshold: below it, the same person
@@ -392,6 +392,34 @@ def test_a_photos_faces_are_described_once_beside_the_check_and_score_as_in_line
     in_line = score_faces(version, scored.image.bgr, [face.box for face in scored.faces])
     assert [face.percent for face in scored.faces] == [face.percent for face in in_line]
     assert all(face.is_target for face in scored.faces)
+
+
+def test_at_most_a_few_candidates_are_described_ahead_and_the_rest_after_the_check(
+    tmp_path, described_instance, astronaut_bgr, monkeypatch
+):
+    # A picture full of false faces must not cost a ResNet run for each before the check.
+    root, conn, result = with_embeddings_version(described_instance, tmp_path)
+    conn.close()
+    version = load_version(root / "models", result.directory)
+    face = FaceDetector().detect(astronaut_bgr)[0]
+    boxes = [Box(face.x + 4 * i, face.y, face.w, face.h) for i in range(AHEAD_MAX + 2)]
+    batches = []
+    describe = embeddings.describe_faces
+
+    def watched(faces):
+        batches.append(len(faces))
+        return describe(faces)
+
+    monkeypatch.setattr(embeddings, "describe_faces", watched)
+    ahead = FeaturesAhead(version, astronaut_bgr)
+    ahead.start(boxes)
+    known = ahead.features()
+    assert list(known) == boxes[:AHEAD_MAX]
+    scores = score_faces(version, astronaut_bgr, boxes, known=known)
+    assert batches == [AHEAD_MAX, 2]  # the rest, after the check, in one batch
+    monkeypatch.setattr(embeddings, "describe_faces", describe)
+    in_line = score_faces(version, astronaut_bgr, boxes)
+    assert [s.percent for s in scores] == [s.percent for s in in_line]
 
 
 @pytest.mark.timeout(180)

@@ -97,6 +97,11 @@ def score_photo(
     return PhotoScore(image, faces, version.directory)
 
 
+# The most candidate faces of one photo described before the check: a selfie or a small
+# group; the faces of a larger group the check keeps are described after it.
+AHEAD_MAX = 4
+
+
 class FeaturesAhead:
     """The features of the first look's candidate faces, computed on another thread while
     the verifier checks them.
@@ -105,8 +110,11 @@ class FeaturesAhead:
     by side: onnxruntime releases Python's GIL while the ResNet runs, and dlib's check
     mostly runs beside it (a 720p selfie: about 3.5 ms sooner, docs/performance.md). A
     candidate the verifier drops was described for nothing; the first look's boxes are
-    nearly all faces. Only for extractors whose features are kept (their feature step reads
-    its own output back); eigenfaces' are cheap and computed in line.
+    nearly all faces; at most :data:`AHEAD_MAX` of them, the largest, are described ahead,
+    so that a picture full of false faces (a texture, a crowd print) costs at most that
+    many ResNet runs more than the faces the check keeps. Only for extractors whose
+    features are kept (their feature step reads its own output back); eigenfaces' are
+    cheap and computed in line.
     """
 
     def __init__(self, version: ModelVersion, image_bgr: np.ndarray) -> None:
@@ -117,8 +125,8 @@ class FeaturesAhead:
     def start(self, boxes: list[Box]) -> None:
         if get_extractor(self.version.extractor).cached_as is None:
             return
-        inputs = [face_for_model(self.version, self.image, box) for box in boxes]
-        self._boxes = list(boxes)
+        self._boxes = list(boxes[:AHEAD_MAX])  # largest first: the likeliest faces
+        inputs = [face_for_model(self.version, self.image, box) for box in self._boxes]
         self._future = _describer(os.getpid()).submit(self.version.pipeline[0].transform, inputs)
 
     def features(self) -> dict[Box, np.ndarray]:
