@@ -347,19 +347,21 @@ def connect(url: str, *, pooled: bool = True) -> PostgresConnection:
         with translated_errors():
             return PostgresConnection(psycopg.connect(url, **_CONNECTION_OPTIONS), None)
     pool = _pool(url)
+    raw = None
     try:
         with translated_errors():
             try:
                 raw = pool.getconn()
             except PoolTimeout:  # none came: every connection is in use, or the server is
-                if _all_in_use(pool):  # down, or it is back and the pool still waits to
-                    raise OperationalError(  # try again (a new pool only helps then)
-                        f"all {pool.max_size} connections of this process are in use"
-                    ) from None
-                pool = _renewed_pool(url, pool)
-                raw = pool.getconn()
+                if not _all_in_use(pool):  # down, or it is back and the pool still waits
+                    pool = _renewed_pool(url, pool)  # to try again (a new pool helps then)
+                    raw = pool.getconn()
     except OperationalError as error:
         raise OperationalError(f"the database {describe(url)} cannot be reached: {error}") from None
+    if raw is None:  # the server answers; this process's requests hold every connection
+        raise OperationalError(
+            f"all {pool.max_size} connections of this process are in use ({describe(url)})"
+        )
     return PostgresConnection(raw, pool)
 
 
