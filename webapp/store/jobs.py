@@ -130,14 +130,21 @@ def claim_job(
 ) -> dict[str, Any] | None:
     """The process launched for a job takes it (now running); None if it is no longer
     queued. ``host``: where that process runs (default: this one)."""
-    stamp = now()
     with transaction(conn):
-        updated = conn.execute(
-            "UPDATE jobs SET status = 'running', worker_pid = ?, worker_host = ?,"
-            " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'queued'",
-            (pid, host or this_host(), stamp, stamp, job_id),
-        )
-    return get_job(conn, job_id) if updated.rowcount == 1 else None
+        taken = _take(conn, job_id, host or this_host(), pid)
+    return get_job(conn, job_id) if taken else None
+
+
+def _take(conn: Connection, job_id: int, host: str, pid: int) -> bool:
+    """Turn a queued job running in ``host``'s process ``pid``; False if it is no longer
+    queued (inside the caller's transaction)."""
+    stamp = now()
+    updated = conn.execute(
+        "UPDATE jobs SET status = 'running', worker_pid = ?, worker_host = ?,"
+        " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'queued'",
+        (pid, host, stamp, stamp, job_id),
+    )
+    return updated.rowcount == 1
 
 
 def claim_next_job(
@@ -152,7 +159,6 @@ def claim_next_job(
     """
     kind_filter = f" AND kind IN ({placeholders(kinds)})" if kinds else ""
     lock = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
-    stamp = now()
     with transaction(conn, exclusive=False):
         row = conn.execute(
             "SELECT id FROM jobs WHERE status = 'queued' AND worker_host IS NULL"
@@ -161,12 +167,8 @@ def claim_next_job(
         ).fetchone()
         if row is None:
             return None
-        claimed = conn.execute(
-            "UPDATE jobs SET status = 'running', worker_pid = ?, worker_host = ?,"
-            " started_at = ?, heartbeat_at = ? WHERE id = ? AND status = 'queued'",
-            (pid, host, stamp, stamp, row["id"]),
-        )
-    return get_job(conn, row["id"]) if claimed.rowcount == 1 else None
+        taken = _take(conn, row["id"], host, pid)
+    return get_job(conn, row["id"]) if taken else None
 
 
 def beat(conn: Connection, job_id: int) -> bool:
