@@ -15,7 +15,7 @@ import numpy as np
 
 from webapp.learn.features import FaceInImage
 from webapp.learn.model import TARGET
-from webapp.store.db import process_alive
+from webapp.operations.processes import left_by_gone_process
 from webapp.vision import cv2
 
 
@@ -35,8 +35,7 @@ def remove_abandoned_files(folder: Path) -> int:
     writer's process id; a living writer's are kept). Returns how many were removed."""
     removed = 0
     for path in folder.glob(".*.tmp"):
-        pid = path.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not process_alive(int(pid)):
+        if left_by_gone_process(path):
             path.unlink(missing_ok=True)
             removed += 1
     return removed

@@ -23,8 +23,9 @@ from typing import Any
 
 from webapp.learn import versions
 from webapp.learn.versions import ModelVersion, VersionError, VersionMissing
+from webapp.operations.processes import left_by_gone_process
 from webapp.store import models as model_store
-from webapp.store.db import Connection, Row, process_alive
+from webapp.store.db import Connection, Row
 
 
 def folder_files(models_dir: str | Path, directory: str) -> dict[str, bytes]:
@@ -161,6 +162,5 @@ def _remove_abandoned(root: Path, directory: str) -> None:
     """Remove the temporary folders a killed process left while writing this version
     (their names end with its process id; a living writer's are kept)."""
     for leftover in root.glob(f".{directory}.*.*"):
-        pid = leftover.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not process_alive(int(pid)):
+        if left_by_gone_process(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
