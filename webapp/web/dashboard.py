@@ -97,7 +97,7 @@ class ScoreForm(FlaskForm):
 def dashboard():
     """Videos, crops per label, the active model and its scores, Retrain, recent jobs."""
     db = get_db()
-    recent = recent_jobs(RECENT_JOBS)
+    jobs = [job_json(job) for job in recent_jobs(RECENT_JOBS)]
     return render_template(
         "admin/dashboard.html",
         counts=dashboard_counts(db),
@@ -111,9 +111,9 @@ def dashboard():
         descriptors=descriptor_coverage(db, face_models.DESCRIPTOR_MODEL),
         describe_form=DescribeForm(),
         target_photos_form=TargetPhotosForm(),
-        jobs=[job_json(job) for job in recent],
+        jobs=jobs,
         workers=workers(db, get_settings()) if get_settings().job_runner == "worker" else None,
-        running=[job_json(job) for job in recent if job["status"] in job_store.UNFINISHED],
+        running=[job for job in jobs if not job["finished"]],
         kind_names=KIND_NAMES,
         target_name=target_name(),
     )
