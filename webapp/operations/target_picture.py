@@ -21,11 +21,15 @@ from webapp.store.db import Connection, DatabaseError, Row
 log = logging.getLogger(__name__)
 
 
+def version_examples(version: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The held-out crops a stored version's report shows (none without a version): what
+    :func:`webapp.store.target_picture.target_picture` chooses among."""
+    return (version["metrics"] or {}).get("examples", []) if version else []
+
+
 def active_examples(conn: Connection) -> list[dict[str, Any]]:
-    """The held-out crops the active version's report shows (none without a version):
-    what :func:`webapp.store.target_picture.target_picture` chooses among."""
-    active = model_store.get_active_model_version(conn)
-    return (active["metrics"] or {}).get("examples", []) if active else []
+    """:func:`version_examples` of the active version."""
+    return version_examples(model_store.get_active_model_version(conn))
 
 
 def _crop_file(crops_dir: str | Path, image_file: str) -> Path | None:

@@ -25,7 +25,7 @@ from flask import (
 from webapp.context import get_db, get_settings
 from webapp.learn.versions import VersionError, check_compatible
 from webapp.operations.model_files import load_version, read_metadata
-from webapp.operations.target_picture import publish_target_picture
+from webapp.operations.target_picture import publish_target_picture, version_examples
 from webapp.store import models as model_store
 from webapp.web import auth
 from webapp.web.helpers import report_context
@@ -67,7 +67,7 @@ def activate(version_id: int):
         abort(409, description=f"Model version {version_id} cannot be activated: {error}")
     model_store.activate_model_version(db, version_id)
     # Hosts without the crops folder show the target's picture from the store.
-    publish_target_picture(db, get_settings().crops_dir, version["metrics"].get("examples"))
+    publish_target_picture(db, get_settings().crops_dir, version_examples(version))
     flash(f"Model version {version_id} is now active: visitors are scored with it.")
     return redirect(url_for("versions.versions"))
 
