@@ -6,7 +6,6 @@ Real faces only from packages: scikit-image's astronaut (the target) and its lfw
 
 from __future__ import annotations
 
-import io
 import shutil
 import sqlite3
 import threading
@@ -15,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from skimage import data
 
 from tests.conftest import new_app
 from tests.learn_data import SMALL_SEARCH
 from tests.servers import gunicorn, post_multipart
+from tests.test_public import jpeg, post_photo
 from webapp.jobs import start_job, wait_for_job
 from webapp.learn import face_models
 from webapp.learn.features import FaceInImage, default_extractor, embeddings
@@ -347,10 +346,8 @@ def test_each_version_scores_with_its_own_extractor(tmp_path, described_instance
     assert score_largest_face(eigenfaces, astronaut_bgr, detector).percent >= 50
 
 
-def jpeg(bgr: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)).save(buffer, format="JPEG")
-    return buffer.getvalue()
+def jpeg_of(bgr: np.ndarray) -> bytes:
+    return jpeg(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def test_the_public_api_scores_with_the_active_embeddings_version(
@@ -359,11 +356,7 @@ def test_the_public_api_scores_with_the_active_embeddings_version(
     root, conn, result = with_embeddings_version(described_instance, tmp_path)
     kept_before = conn.execute("SELECT COUNT(*) FROM crop_descriptors").fetchone()[0]
     client = app_for(root).test_client()
-    response = client.post(
-        "/api/score",
-        data={"photo": (io.BytesIO(jpeg(astronaut_bgr)), "me.jpg")},
-        content_type="multipart/form-data",
-    )
+    response = post_photo(client, jpeg_of(astronaut_bgr))
     body = response.get_json()
     assert response.status_code == 200, body
     assert body["model_version"] == result.directory and body["look_alike_percent"] >= 50
@@ -385,7 +378,7 @@ def test_a_photos_faces_are_described_once_beside_the_check_and_score_as_in_line
         return describe(faces)
 
     monkeypatch.setattr(embeddings, "describe_faces", watched)
-    scored = score_photo(version, jpeg(two), ImageLimits(), selfie_finder())
+    scored = score_photo(version, jpeg_of(two), ImageLimits(), selfie_finder())
     # Both faces in one batch, on the thread that works while the verifier checks them.
     assert len(scored.faces) == 2
     assert [(name.startswith("features-ahead"), size) for name, size in calls] == [(True, 2)]
@@ -430,7 +423,7 @@ def test_gunicorn_workers_score_face_embeddings_at_once_as_in_process(
     root, conn, result = with_embeddings_version(described_instance, tmp_path)
     conn.close()
     version = load_version(root / "models", result.directory)
-    photo = jpeg(np.hstack([astronaut_bgr, astronaut_bgr[:, ::-1]]))
+    photo = jpeg_of(np.hstack([astronaut_bgr, astronaut_bgr[:, ::-1]]))
     expected = score_photo(version, photo, ImageLimits(), selfie_finder()).as_dict("")
     settings = {"MODELS": str(root / "models"), "SCORE_RATE_LIMIT": "0"}
     with (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import signal
@@ -14,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from tests.conftest import forget_model_files, new_app
 from tests.learn_data import fill_store
+from tests.test_public import jpeg, post_photo
 from webapp.store import models as model_store
 from webapp.store.db import open_store
 
@@ -46,20 +45,6 @@ def fill_the_disk(folder: Path) -> None:
                 filler.write(b"\0" * 65536)
         except OSError:
             pass
-
-
-def jpeg(rgb) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def post_photo(client, data: bytes):
-    return client.post(
-        "/api/score",
-        data={"photo": (io.BytesIO(data), "me.jpg")},
-        content_type="multipart/form-data",
-    )
 
 
 def test_scoring_goes_on_when_the_disk_is_full(tmp_path, trained_instance, astronaut_rgb):
