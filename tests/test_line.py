@@ -8,7 +8,12 @@ its training crops than those are from each other, which is what made a fixed li
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +23,7 @@ from webapp.learn import line
 from webapp.learn.calibration import SigmoidCalibratedSVC
 from webapp.learn.model import fit_model, look_alike_percents, train
 
+ROOT = Path(__file__).resolve().parent.parent
 EMBEDDINGS = "face-embeddings"
 
 
@@ -208,3 +214,48 @@ def test_the_report_says_where_the_line_is_and_what_was_tried():
     words = " ".join(report["parameters_in_words"])
     assert "The 50% line sits at the SVM's decision value" in words
     assert "folds that held whole people out" in words
+
+
+# --- Searching starts no helper processes ---
+
+# Trains both searches in a new process, as a training job does, then lists its children.
+BOTH_SEARCHES = """
+import json, os
+from tests.learn_data import faces_and_labels
+from tests.test_learn_model import TWO_WAY_SEARCH
+from tests.test_line import EMBEDDINGS, _world
+from webapp.learn.model import fit_model
+
+faces, labels = faces_and_labels(24, 72, size=48)
+searched = fit_model(faces, labels, space=TWO_WAY_SEARCH)  # eigenfaces: the grid search
+X, y, *_ = _world()
+placed = fit_model(list(X), y, extractor=EMBEDDINGS)  # the line's search
+assert "line" in placed.best_params and searched.best_params["n_components"]
+me, children = str(os.getpid()), []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rpartition(")")[2].split()[1] == me:
+                children.append(pid)
+    except OSError:
+        continue
+print(json.dumps(children))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_the_searches_run_on_threads_and_leave_no_processes(tmp_path):
+    # joblib's helper processes took about a second to start in each training job (a new
+    # process) and outlived a killed one by five minutes, 135 MB each.
+    output = tmp_path / "output"
+    with output.open("w") as to:  # a file: a helper holding a pipe open would hang run()
+        ended = subprocess.run(
+            [sys.executable, "-c", BOTH_SEARCHES],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=to,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+        )
+    assert ended.returncode == 0, output.read_text()
+    assert json.loads(output.read_text().splitlines()[-1]) == []

@@ -206,7 +206,8 @@ def choose_line(
         ).split(X, y, groups)
     ]
     grid = [(float(g), float(c)) for g in gammas for c in Cs]
-    runs = Parallel(n_jobs=n_jobs)(
+    # On threads: libsvm fits without Python's lock (see the grid search in model.py).
+    runs = Parallel(n_jobs=n_jobs, prefer="threads")(
         delayed(_one_fold)(X, y, extra_X, extra_y, extra_of, tr, te, g, c)
         for g, c in grid
         for tr, te in splits

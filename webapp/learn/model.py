@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.decomposition import PCA
 from sklearn.metrics import (
     accuracy_score,
@@ -149,7 +150,12 @@ def fit_model(
             best = (None, pca, params)
             break
         search = GridSearchCV(svc, grid, scoring=CV_METRIC, cv=splitter, n_jobs=-1)
-        search.fit(Z, y)
+        # On threads, not joblib's helper processes: libsvm lets go of Python's lock while
+        # it fits, so two threads keep two cores busy, and a training job (a new process
+        # each time) neither waits about a second for the helpers to start nor leaves them
+        # behind. The line's search (webapp.learn.line) does the same.
+        with parallel_config(prefer="threads"):
+            search.fit(Z, y)
         if best is None or search.best_score_ > best[0]:
             params = {"n_components": n, **search.best_params_}
             best = (float(search.best_score_), pca, params)
