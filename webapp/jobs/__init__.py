@@ -71,19 +71,29 @@ def start_job(
     return job_id
 
 
-def _launch(conn: Connection, settings: Settings, job_id: int) -> None:
+def job_process(settings: Settings, job_id: int, *options: str) -> subprocess.Popen:
+    """Start ``python -m webapp.jobs [OPTIONS] JOB_ID`` with the settings, what it prints
+    appended to the job's log, in a session of its own (a Ctrl-C in the starter's terminal
+    reaches the starter only, which ends the job itself and says why).
+
+    :raise OSError: it could not be started, or the log not opened.
+    """
     log = log_path(settings, job_id)
     log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "webapp.jobs", *options, str(job_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **settings.environment()},
+            start_new_session=True,
+        )
+
+
+def _launch(conn: Connection, settings: Settings, job_id: int) -> None:
     try:
-        with open(log, "ab") as out:
-            launcher = subprocess.Popen(
-                [sys.executable, "-m", "webapp.jobs", str(job_id)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **settings.environment()},
-                start_new_session=True,
-            )
+        launcher = job_process(settings, job_id)
         launcher.wait(timeout=60)  # it forks the job's process and returns at once
     except (OSError, subprocess.TimeoutExpired) as error:
         job_store.fail_job(conn, job_id, f"the worker could not be started: {error}")

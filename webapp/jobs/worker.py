@@ -26,13 +26,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
-from webapp.jobs import KINDS, log_path
+from webapp.jobs import KINDS, job_process, log_path
 from webapp.jobs.heartbeat import Heartbeat
 from webapp.settings import Settings
 from webapp.store import jobs as job_store
@@ -167,20 +166,10 @@ def _run_in_child(settings: Settings, job_id: int, stopping: threading.Event) ->
     """Run the claimed job in a child process until it ends or the worker is stopped;
     return the job's final status (marking it failed if the child did not say)."""
     log = log_path(settings, job_id)
-    command = [sys.executable, "-m", "webapp.jobs", "--worker-pid", str(os.getpid()), str(job_id)]
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
-            child = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **settings.environment()},
-                # Its own process group: a Ctrl-C in the worker's terminal reaches the worker
-                # only, which ends the job itself and says why.
-                start_new_session=True,
-            )
+        # Its own process group (killed whole by _end), out of reach of a Ctrl-C meant for
+        # the worker.
+        child = job_process(settings, job_id, "--worker-pid", str(os.getpid()))
     except OSError as error:
         return _close(settings, job_id, f"the job's process could not be started: {error}")
     while True:
