@@ -55,7 +55,7 @@ def _read_crop_picture(crops_dir: str | Path, row: Row) -> bytes | None:
 def publish_crop_picture(conn: Connection, crops_dir: str | Path, crop_id: int) -> bool:
     """Publish crop ``crop_id``'s colour PNG from this host's crops folder; False when the
     crop or its file is not here."""
-    row = conn.execute("SELECT id, image_file FROM crops WHERE id = ?", (crop_id,)).fetchone()
+    row = picture_store.picture_crop(conn, crop_id)
     picture = None if row is None else _read_crop_picture(crops_dir, row)
     if picture is None:
         return False

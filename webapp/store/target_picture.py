@@ -19,6 +19,11 @@ def set_target_picture(conn: Connection, crop_id: int) -> None:
     set_setting(conn, TARGET_PICTURE, str(int(crop_id)))
 
 
+def picture_crop(conn: Connection, crop_id: int) -> Row | None:
+    """id and image_file of crop ``crop_id`` (None: no such crop)."""
+    return conn.execute("SELECT id, image_file FROM crops WHERE id = ?", (crop_id,)).fetchone()
+
+
 def target_picture(conn: Connection, examples: list[dict[str, Any]] | None) -> Row | None:
     """The crop to show as the target: the admin's choice, else the held-out target crop
     the active model was most sure of (among its report's ``examples``), else the first
@@ -31,7 +36,7 @@ def target_picture(conn: Connection, examples: list[dict[str, Any]] | None) -> R
     sure = sorted(targets, key=lambda e: -e.get("percent", 0))
     candidates += [int(e["crop_id"]) for e in sure]
     for crop_id in candidates:
-        row = conn.execute("SELECT id, image_file FROM crops WHERE id = ?", (crop_id,)).fetchone()
+        row = picture_crop(conn, crop_id)
         if row is not None:
             return row
     return conn.execute(
