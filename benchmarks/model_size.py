@@ -31,7 +31,7 @@ from train import descriptors  # noqa: E402
 from tests.learn_data import faces_and_labels  # noqa: E402
 from webapp.learn.model import SearchSpace, train  # noqa: E402
 from webapp.learn.preprocess import DEFAULT_PRESET  # noqa: E402
-from webapp.learn.versions import METADATA_FILE, MODEL_FILE, save_version  # noqa: E402
+from webapp.learn.versions import FILES, METADATA_FILE, MODEL_FILE, save_version  # noqa: E402
 
 
 def weigh(
@@ -47,7 +47,7 @@ def weigh(
         started_at="",
     )
     folder = models_dir / directory
-    return {name: (folder / name).stat().st_size for name in (MODEL_FILE, METADATA_FILE)}
+    return {name: (folder / name).stat().st_size for name in FILES}
 
 
 def main() -> None:

@@ -166,7 +166,8 @@ def test_killing_a_training_leaves_no_process_behind(tmp_path, astronaut_bgr):
     assert not [pid for pid in children if _alive(pid)], "describing processes outlived it"
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
     found = []
     for status in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -181,7 +182,7 @@ def _children(pid: int) -> list[int]:
 def _wait_for_children(pid: int, count: int, timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        children = _children(pid)
+        children = child_pids(pid)
         if len(children) >= count:
             return children
         time.sleep(0.05)

@@ -222,6 +222,7 @@ def test_the_report_says_where_the_line_is_and_what_was_tried():
 BOTH_SEARCHES = """
 import json, os
 from tests.learn_data import faces_and_labels
+from tests.test_faults import child_pids
 from tests.test_learn_model import TWO_WAY_SEARCH
 from tests.test_line import EMBEDDINGS, _world
 from webapp.learn.model import fit_model
@@ -231,15 +232,7 @@ searched = fit_model(faces, labels, space=TWO_WAY_SEARCH)  # eigenfaces: the gri
 X, y, *_ = _world()
 placed = fit_model(list(X), y, extractor=EMBEDDINGS)  # the line's search
 assert "line" in placed.best_params and searched.best_params["n_components"]
-me, children = str(os.getpid()), []
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            if stat.read().rpartition(")")[2].split()[1] == me:
-                children.append(pid)
-    except OSError:
-        continue
-print(json.dumps(children))
+print(json.dumps(child_pids(os.getpid())))
 """
 
 
