@@ -45,6 +45,18 @@ def post_multipart(url: str, field: str, filename: str, data: bytes) -> tuple[in
     return json_answer(request)
 
 
+def wait_until(condition, timeout: float = 60, what: str = "the condition", every: float = 0.05):
+    """Call ``condition`` every ``every`` seconds until it gives something true, and return
+    that; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
+        time.sleep(every)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

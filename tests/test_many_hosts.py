@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ADMIN_PASSWORD, copy_sqlite_store
 from tests.learn_data import fill_store
-from tests.servers import ROOT, gunicorn, json_answer, post_multipart
+from tests.servers import ROOT, gunicorn, json_answer, post_multipart, wait_until
 from tests.test_public import jpeg
 from webapp.operations.admins import hash_password
 from webapp.store import users
@@ -107,16 +107,6 @@ class Admin:
         status, body = self.get(f"{base}/api/admin/jobs/{job_id}")
         assert status == 200, body
         return json.loads(body)
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
-        time.sleep(0.2)
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
@@ -211,8 +201,11 @@ def test_two_hosts_one_database_and_a_worker_started_apart(
         assert admin.job(a, job_id)["status"] == "queued"
         worker = start_worker(worker_env)
         try:
-            job = wait_for(
-                lambda: (j := admin.job(b, job_id))["finished"] and j, 180, "the training"
+            job = wait_until(
+                lambda: (j := admin.job(b, job_id))["finished"] and j,
+                180,
+                "the training",
+                every=0.2,
             )
             assert job["status"] == "done", job
             new_version = job["result"]["version_id"]
@@ -230,7 +223,12 @@ def test_two_hosts_one_database_and_a_worker_started_apart(
             conn.close()
             # B scores with it at its next model check (every 2 s), its folder filled from
             # the store.
-            wait_for(lambda: score("b", b)[1].get("model_version") == directory, 10, "B's switch")
+            wait_until(
+                lambda: score("b", b)[1].get("model_version") == directory,
+                10,
+                "B's switch",
+                every=0.2,
+            )
             assert time.monotonic() - activated_at < 2 + 3  # the check interval, and a request
             assert (tmp_path / "host-b" / "models" / directory / "model.joblib").is_file()
             status, body = score("a", a)
@@ -241,15 +239,23 @@ def test_two_hosts_one_database_and_a_worker_started_apart(
             fill_store(conn, a_root / "instance" / "crops", 60, 240, seed=7)
             conn.close()
             job_id = retrain(admin, a)
-            wait_for(lambda: admin.job(a, job_id)["progress"] > 0, 120, "the training under way")
+            wait_until(
+                lambda: admin.job(a, job_id)["progress"] > 0,
+                120,
+                "the training under way",
+                every=0.2,
+            )
             worker.kill()
             worker.wait(timeout=30)
         finally:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait(timeout=30)
-        state = wait_for(
-            lambda: (j := admin.job(b, job_id))["finished"] and j, 30, "the job marked failed"
+        state = wait_until(
+            lambda: (j := admin.job(b, job_id))["finished"] and j,
+            30,
+            "the job marked failed",
+            every=0.2,
         )
         assert (state["status"], state["error"]) == (
             "failed",

@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import create_admin, log_in
 from tests.learn_data import fill_store
+from tests.servers import wait_until
 from webapp import create_app
 from webapp.jobs import log_path, start_job, wait_for_job
 from webapp.jobs.heartbeat import Heartbeat
@@ -97,13 +98,6 @@ def stop(process: subprocess.Popen, how: int = signal.SIGTERM) -> str:
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0, out
     return out
-
-
-def wait_until(condition, timeout: float = 60, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not after {timeout} s"
-        time.sleep(0.05)
 
 
 def job_children(worker_pid: int) -> list[int]:
