@@ -12,10 +12,9 @@ the movie task the target photo's percentage and how many other photos score as 
    (``webapp.operations.extraction.extract_faces``), label each crop from
    ``dev_movie_truth.tsv`` (lin_manuel_miranda = target, everyone else not), train with the
    app's own operation (``webapp.operations.training.train_from_store``; descriptors are
-   kept, as in the app), then score
-   every photo under ``photos/`` as the public page does (decoded at 640 px, faces found
-   by its finder, the largest one scored): ``lin-manuel-miranda.png`` is the target, all
-   others are not.
+   kept, as in the app), then score every photo under ``photos/`` as the public page does
+   (decoded at 640 px, faces found by its finder for the extractor, the largest one
+   scored): ``lin-manuel-miranda.png`` is the target, all others are not.
 2. ORL faces (Olivetti Research Laboratory, ``crops/orl_faces``): each of the 40 people in
    turn as the target, 5 images of everyone to train and the other 5 to test; the mean
    over the 40 runs.
@@ -70,7 +69,7 @@ from webapp.learn.versions import ModelVersion, load_version  # noqa: E402
 from webapp.operations.evaluation import score_folder  # noqa: E402
 from webapp.operations.extraction import extract_faces  # noqa: E402
 from webapp.operations.folders import import_folders  # noqa: E402
-from webapp.operations.selfies import SELFIE_WIDTH, selfie_finder  # noqa: E402
+from webapp.operations.selfies import SELFIE_WIDTH, selfie_finders  # noqa: E402
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.store import labels as label_store  # noqa: E402
 from webapp.store import users  # noqa: E402
@@ -177,10 +176,11 @@ def mean_scores(runs: list[dict]) -> dict:
 # --- Photos, read as the public page reads an upload ---
 
 
-def photo_faces(paths: Sequence[Path]) -> dict[Path, tuple[np.ndarray, Box]]:
+def photo_faces(paths: Sequence[Path], extractor: str) -> dict[Path, tuple[np.ndarray, Box]]:
     """Each photo decoded at 640 px wide with its largest face as the public page finds it
-    (verified, a second pass before "no face"); photos without one left out."""
-    finder = selfie_finder()
+    for a model of ``extractor`` (verified, a second pass before "no face"); photos
+    without one left out."""
+    finder = selfie_finders().for_extractor(extractor)
     found = {}
     for path in paths:
         image = decode_upload(path.read_bytes(), max_width=SELFIE_WIDTH).bgr
@@ -188,6 +188,20 @@ def photo_faces(paths: Sequence[Path]) -> dict[Path, tuple[np.ndarray, Box]]:
         if faces:
             found[path] = (image, faces[0])
     return found
+
+
+class PhotoFaces:
+    """:func:`photo_faces` of some photos, found once per finder the extractors use."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = paths
+        self._found: dict[bool, dict[Path, tuple[np.ndarray, Box]]] = {}
+
+    def __call__(self, extractor: str) -> dict[Path, tuple[np.ndarray, Box]]:
+        aligns = get_extractor(extractor).aligns_faces
+        if aligns not in self._found:
+            self._found[aligns] = photo_faces(self.paths, extractor)
+        return self._found[aligns]
 
 
 def score_version(version: Any, faces: list[tuple[np.ndarray, Box]]) -> tuple[list, list]:
@@ -216,14 +230,17 @@ def train_and_load(
 
 def movie_task(every: int, chosen: list[Combo]) -> dict:
     photos = sorted(p for p in (DATA / "photos").rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    faces = photo_faces(photos)
-    truth = [int(p.name == TARGET_PHOTO) for p in faces]
+    faces_for = PhotoFaces(photos)
     results = {}
+    with_face: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         conn, crops, counts = build_movie_store(work, every)
-        print(f"movie: {counts}, photos with a face {len(faces)} of {len(photos)}", file=sys.stderr)
+        print(f"movie: {counts}", file=sys.stderr)
         for extractor, preset in chosen:
+            faces = faces_for(extractor)
+            with_face[extractor] = len(faces)
+            truth = [int(p.name == TARGET_PHOTO) for p in faces]
             result, version = train_and_load(conn, crops, work / "models", extractor, preset)
             percents, decisions = score_version(version, list(faces.values()))
             target = percents[truth.index(1)]
@@ -240,20 +257,26 @@ def movie_task(every: int, chosen: list[Combo]) -> dict:
             }
             results[f"{extractor}/{preset or '-'}"] = row
             print(f"  movie {extractor}/{preset}: {row}", file=sys.stderr)
+        print(f"movie: photos with a face {with_face} of {len(photos)}", file=sys.stderr)
         few_shot = {
-            extractor: few_shot_rows(conn, crops, work, extractor, faces, truth)
+            extractor: few_shot_rows(conn, crops, work, extractor, faces_for(extractor))
             for extractor in dict.fromkeys(name for name, _ in chosen)
             if get_extractor(extractor).min_per_class <= min(FEW_SHOT)
         }
-    return {"counts": {**counts, "photos": len(faces)}, "rows": results, "few_shot": few_shot}
+    return {
+        "counts": {**counts, "photos_with_a_face": with_face},
+        "rows": results,
+        "few_shot": few_shot,
+    }
 
 
 def few_shot_rows(
-    conn: Any, crops: Path, work: Path, extractor: str, faces: dict, truth: list[int]
+    conn: Any, crops: Path, work: Path, extractor: str, faces: dict
 ) -> dict[str, Any]:
     """Train from ``n`` target crops drawn at random (the others unlabelled for the time)
     and every not-target crop, for each ``n`` in :data:`FEW_SHOT`, several draws each;
-    score the photos. The labels are put back afterwards."""
+    score the photos' ``faces``. The labels are put back afterwards."""
+    truth = [int(p.name == TARGET_PHOTO) for p in faces]
     user = users.create_user(conn, f"few-shot-{extractor}", "-")
     targets = [row[0] for row in conn.execute("SELECT id FROM crops WHERE label = 'target'")]
     rng = np.random.default_rng(0)
@@ -429,20 +452,22 @@ def photos_task(chosen: list[Combo]) -> dict:
         for path in sorted(folder.rglob("*"))
         if path.suffix.lower() in IMAGE_SUFFIXES
     }
-    faces = photo_faces(list(owners))
-    paths = list(faces)
-    counts: dict[str, int] = {}
-    for path in paths:
-        counts[owners[path]] = counts.get(owners[path], 0) + 1
-    targets = sorted(name for name, n in counts.items() if n >= 3)
+    faces_for = PhotoFaces(list(owners))
     results: dict[str, Any] = {}
-    cache: dict[str, list[np.ndarray]] = {}
+    inputs_of: dict[str, list[np.ndarray]] = {}
+    counts: dict[str, dict[str, int]] = {}
     for combo in chosen:
         extractor, preset = combo
         started = time.perf_counter()
-        if extractor not in cache:
-            cache[extractor] = [inputs_for(extractor)(*faces[p]) for p in paths]
-        inputs = cache[extractor]
+        faces = faces_for(extractor)
+        paths = list(faces)
+        counts[extractor] = {}
+        for path in paths:
+            counts[extractor][owners[path]] = counts[extractor].get(owners[path], 0) + 1
+        targets = sorted(name for name, n in counts[extractor].items() if n >= 3)
+        if extractor not in inputs_of:
+            inputs_of[extractor] = [inputs_for(extractor)(*faces[p]) for p in paths]
+        inputs = inputs_of[extractor]
         runs = []
         for target in targets:
             y = [int(owners[p] == target) for p in paths]
@@ -461,7 +486,8 @@ def photos_task(chosen: list[Combo]) -> dict:
         row = {**mean_scores(runs), "seconds": round(time.perf_counter() - started, 1)}
         results[f"{extractor}/{preset or '-'}"] = row
         print(f"  photos {extractor}/{preset}: {row}", file=sys.stderr)
-    return {"counts": {"photos": len(paths), "targets": targets}, "rows": results}
+    photos = {extractor: sum(by_owner.values()) for extractor, by_owner in counts.items()}
+    return {"counts": {"photos_with_a_face": photos, "per_person": counts}, "rows": results}
 
 
 def print_table(report: dict) -> None:

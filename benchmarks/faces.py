@@ -10,10 +10,11 @@ Configurations (``webapp.vision.find.find_faces``):
   the app shows the boxes of its denser look instead, which are ``before: haar``;
 - ``haar+verify``: each box checked by dlib's HOG, rejected boxes dropped;
 - ``haar+verify+2nd``: and a second pass when nothing is left (the denser cascade, then
-  HOG, then the cascade at 640 px): the app's selfie finder;
+  HOG, then the cascade at 640 px): the app's selfie finder for face embeddings;
 - ``before: haar`` and ``before: the app``: the same without and with verification and
   second pass, with the selfie path's previous cascade (400 px copy, a pyramid level per
-  10%: ``benchmarks/previous_detection.py``).
+  10%: ``benchmarks/previous_detection.py``), which the app still runs first for
+  eigenfaces models.
 
 Measured on:
 - the 44 development photos (``photos/``, listed as benchmarks/score.py lists them): boxes
@@ -53,7 +54,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from previous_detection import previous_finder  # noqa: E402
 
-from webapp.operations.selfies import SELFIE_WIDTH, selfie_finder  # noqa: E402
+from webapp.operations.selfies import SELFIE_WIDTH, selfie_finders  # noqa: E402
 from webapp.vision import cv2  # noqa: E402
 from webapp.vision.faces import Box  # noqa: E402
 from webapp.vision.find import FaceFinder, FacesFound, find_faces  # noqa: E402
@@ -133,7 +134,7 @@ def development_photos() -> list[Path]:
 
 
 def finders() -> dict[str, Finder]:
-    app, before = selfie_finder(), previous_finder()
+    app, before = selfie_finders().cheap, previous_finder()
     if not app.verifier.available:
         print(
             f"note: {app.verifier.problem}; the verified rows equal the cascade's",

@@ -8,7 +8,8 @@ from its truth table, trained with the default preset): one with eigenfaces and,
 and its model files are installed, one with face embeddings. Then it measures, side by
 side, these set-ups, each scoring with its own copy of the store (its version active):
 
-- ``eigenfaces``;
+- ``eigenfaces`` (its faces found by the dense look first, as the app finds them for
+  eigenfaces models);
 - ``embeddings, previous detection``: face embeddings with the selfie path's previous face
   finding (``benchmarks/previous_detection.py``: the cascade on a 400 px copy, a pyramid
   level per 10%), as before the cheap first look;
@@ -78,14 +79,14 @@ from faces import score_photo as count_faces  # noqa: E402
 from previous_detection import previous_finder, use_previous_finder  # noqa: E402
 
 from webapp import create_app  # noqa: E402
-from webapp.learn.features import embeddings  # noqa: E402
+from webapp.learn.features import embeddings, get_extractor  # noqa: E402
 from webapp.learn.look_alike import face_for_model, score_face, score_faces  # noqa: E402
 from webapp.learn.versions import ModelVersion, load_version  # noqa: E402
 from webapp.operations.selfies import (  # noqa: E402
     SELFIE_DETECTOR,
     SELFIE_WIDTH,
     FeaturesAhead,
-    selfie_finder,
+    selfie_finders,
 )
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.settings import DATABASE_FILE  # noqa: E402
@@ -119,8 +120,15 @@ class Setup:
     # with one, or with ``rate_limited``, the rate limit is on (a write per request).
     database_url: str | None = None
     rate_limited: bool = False
-    # How faces are found: "app" (the app's selfie finder) or "previous".
+    # How faces are found: "app" (the app's selfie finder for the version) or "previous".
     finder: str = "app"
+
+    @property
+    def finder_kind(self) -> str:
+        """Which look finds its faces first: "cheap" or "dense" (the previous one)."""
+        if self.finder == "previous" or not get_extractor(self.version.extractor).aligns_faces:
+            return "dense"
+        return "cheap"
 
     def use(self) -> None:
         if self.runtime:
@@ -251,12 +259,13 @@ def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dic
     """CPU and wall p50 milliseconds of each step of the selfie path called on its own,
     and of the whole request, the calls taking turns. ``detect`` is the cascade alone,
     ``find faces`` the cascade with its boxes verified (and a second pass if needed)."""
-    finders = {"app": selfie_finder(), "previous": previous_finder()}
+    app = selfie_finders()
+    finders = {"cheap": app.cheap, "dense": app.dense}
     limits = ImageLimits()
     results: dict[str, dict] = {setup.name: {} for setup in setups}
     for photo, data in photos.items():
         image = decode_upload(data, limits, max_width=SELFIE_WIDTH)
-        boxes = finders["app"].find(image.bgr)
+        found = {kind: finder.find(image.bgr) for kind, finder in finders.items()}
         calls: dict[str, Callable[[], object]] = {
             "decode": lambda data=data: decode_upload(data, limits, max_width=SELFIE_WIDTH),
         }
@@ -266,6 +275,7 @@ def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dic
         for setup in setups:
             version = setup.version
             calls[f"{setup.name}: request"] = api_call(setup, data)
+            boxes = found[setup.finder_kind]
             calls[f"{setup.name}: features + SVM"] = lambda setup=setup, image=image, boxes=boxes: (
                 setup.use(),
                 score_faces(setup.version, image.bgr, boxes),
@@ -288,8 +298,8 @@ def breakdown(setups: list[Setup], photos: dict[str, bytes], repeat: int) -> dic
             for step in STEPS:
                 name = {
                     "decode": step,
-                    "detect": f"{step} [{setup.finder}]",
-                    "find faces": f"{step} [{setup.finder}]",
+                    "detect": f"{step} [{setup.finder_kind}]",
+                    "find faces": f"{step} [{setup.finder_kind}]",
                 }.get(step, f"{setup.name}: {step}")
                 if name in wall:
                     steps[step] = {
@@ -336,9 +346,14 @@ def faces_and_scores(setups: list[Setup]) -> dict:
     """The faces the previous finding and the app's show on the development photos (real,
     false, missed: ``benchmarks/true_faces.tsv``), how far the boxes of the faces both
     find moved, and how much each face's percent moved with each trained model; the
-    photo's headline percent (its largest face) too."""
-    finders = {"previous": previous_finder(), "app": selfie_finder()}
-    versions = {setup.version.directory: setup.version for setup in setups}
+    photo's headline percent (its largest face) too. Only models whose extractor aligns
+    faces: the app finds eigenfaces models' faces the previous way."""
+    finders = {"previous": previous_finder(), "app": selfie_finders().cheap}
+    versions = {
+        setup.version.directory: setup.version
+        for setup in setups
+        if get_extractor(setup.version.extractor).aligns_faces
+    }
     photos = read_true_faces()
     counts = {kind: {"real": 0, "false": 0, "missed": 0} for kind in finders}
     shifts: list[float] = []

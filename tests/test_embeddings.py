@@ -36,7 +36,13 @@ from webapp.learn.line import MIN_TARGET_CROPS
 from webapp.learn.look_alike import face_for_model, score_faces, score_largest_face
 from webapp.learn.versions import load_version
 from webapp.operations.describing import crop_descriptors, describe_crops
-from webapp.operations.selfies import AHEAD_MAX, FeaturesAhead, score_photo, selfie_finder
+from webapp.operations.selfies import (
+    AHEAD_MAX,
+    SELFIE_WIDTH,
+    FeaturesAhead,
+    score_photo,
+    selfie_finders,
+)
 from webapp.operations.training import TrainingRefused, train_from_store
 from webapp.settings import load_settings
 from webapp.store import models as model_store
@@ -44,7 +50,7 @@ from webapp.store.db import open_store
 from webapp.store.descriptors import descriptor_coverage
 from webapp.vision import cv2
 from webapp.vision.faces import Box, FaceDetector, margin_box
-from webapp.vision.images import ImageLimits
+from webapp.vision.images import ImageLimits, decode_upload
 
 SAME_PERSON = 0.6  # dlib's usual threshold: below it, the same person
 
@@ -356,10 +362,18 @@ def test_the_public_api_scores_with_the_active_embeddings_version(
     root, conn, result = with_embeddings_version(described_instance, tmp_path)
     kept_before = conn.execute("SELECT COUNT(*) FROM crop_descriptors").fetchone()[0]
     client = app_for(root).test_client()
-    response = post_photo(client, jpeg_of(astronaut_bgr))
+    photo = jpeg_of(astronaut_bgr)
+    response = post_photo(client, photo)
     body = response.get_json()
     assert response.status_code == 200, body
     assert body["model_version"] == result.directory and body["look_alike_percent"] >= 50
+    # Face embeddings align the face themselves: the cheap first look's box is scored
+    # (on this photo a pixel away from the dense look's, which eigenfaces score).
+    image = decode_upload(photo, max_width=SELFIE_WIDTH).bgr
+    finders = selfie_finders()
+    cheap, dense = finders.cheap.find(image)[0], finders.dense.find(image)[0]
+    assert cheap != dense
+    assert body["faces"][0]["box"] == list(cheap.as_tuple())
     # A selfie is described in memory only: nothing new is kept.
     assert conn.execute("SELECT COUNT(*) FROM crop_descriptors").fetchone()[0] == kept_before
 
@@ -378,7 +392,7 @@ def test_a_photos_faces_are_described_once_beside_the_check_and_score_as_in_line
         return describe(faces)
 
     monkeypatch.setattr(embeddings, "describe_faces", watched)
-    scored = score_photo(version, jpeg_of(two), ImageLimits(), selfie_finder())
+    scored = score_photo(version, jpeg_of(two), ImageLimits(), selfie_finders())
     # Both faces in one batch, on the thread that works while the verifier checks them.
     assert len(scored.faces) == 2
     assert [(name.startswith("features-ahead"), size) for name, size in calls] == [(True, 2)]
@@ -424,7 +438,7 @@ def test_gunicorn_workers_score_face_embeddings_at_once_as_in_process(
     conn.close()
     version = load_version(root / "models", result.directory)
     photo = jpeg_of(np.hstack([astronaut_bgr, astronaut_bgr[:, ::-1]]))
-    expected = score_photo(version, photo, ImageLimits(), selfie_finder()).as_dict("")
+    expected = score_photo(version, photo, ImageLimits(), selfie_finders()).as_dict("")
     settings = {"MODELS": str(root / "models"), "SCORE_RATE_LIMIT": "0"}
     with (
         gunicorn(root / "instance", **settings) as base,

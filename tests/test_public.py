@@ -118,14 +118,18 @@ def astronaut_shrunk_rgb(astronaut_rgb: np.ndarray, scale: float) -> np.ndarray:
 
 def test_the_selfie_finder_looks_cheaply_first_and_densely_before_saying_no_face(astronaut_rgb):
     from tests import test_face_verify
-    from webapp.operations.selfies import SELFIE_DENSER, SELFIE_DETECTOR, selfie_finder
+    from webapp.operations.selfies import SELFIE_DENSER, SELFIE_DETECTOR, selfie_finders
     from webapp.vision.find import find_faces
 
     # The vision core's tests check these very settings.
     assert (test_face_verify.SELFIE, test_face_verify.DENSER) == (SELFIE_DETECTOR, SELFIE_DENSER)
-    finder = selfie_finder()
+    finders = selfie_finders()
+    finder = finders.for_extractor("face-embeddings")
     assert finder.detector.settings == SELFIE_DETECTOR
     assert finder.second_pass.denser == SELFIE_DENSER
+    # Eigenfaces get the dense look first, as before the cheap one: no denser look after it.
+    dense = finders.for_extractor("eigenfaces")
+    assert (dense.detector.settings, dense.second_pass.denser) == (SELFIE_DENSER, None)
     # Cheaper: a smaller copy and fewer pyramid levels; still a window for 8% faces.
     assert SELFIE_DETECTOR.detect_width < SELFIE_DENSER.detect_width
     assert SELFIE_DETECTOR.scale_factor > SELFIE_DENSER.scale_factor
@@ -143,6 +147,21 @@ def test_the_selfie_finder_looks_cheaply_first_and_densely_before_saying_no_face
     small = find(astronaut_shrunk_rgb(astronaut_rgb, 0.45))
     assert small.second_pass_used and len(small.boxes) == 1
     assert small.boxes[0].w < 0.075 * 640
+
+
+def test_an_eigenfaces_model_scores_the_box_the_dense_look_finds(public, astronaut_rgb):
+    # Eigenfaces read the box's pixels: a box a pixel off is another input, so their faces
+    # are found as before the cheap first look, and their scores do not move.
+    from webapp.operations.selfies import SELFIE_WIDTH, selfie_finders
+    from webapp.vision.images import decode_upload
+
+    photo = jpeg(astronaut_rgb)
+    image = decode_upload(photo, max_width=SELFIE_WIDTH).bgr
+    finders = selfie_finders()
+    cheap, dense = finders.cheap.find(image)[0], finders.dense.find(image)[0]
+    assert cheap != dense  # on this photo the two looks' boxes are a pixel apart
+    body = post_photo(public, photo).get_json()
+    assert body["faces"][0]["box"] == list(dense.as_tuple())
 
 
 def covers(box, point: tuple[float, float]) -> bool:

@@ -11,7 +11,7 @@ import numpy as np
 
 from webapp.learn.model import TARGET, binary_scores
 from webapp.learn.versions import ModelVersion
-from webapp.operations.selfies import NoFaceFound, score_photo, selfie_finder
+from webapp.operations.selfies import NoFaceFound, score_photo, selfie_finders
 from webapp.vision.images import FILE_FORMATS, ImageError, ImageLimits
 
 
@@ -22,7 +22,7 @@ def score_folder(version: ModelVersion, folder: Path, limits: ImageLimits) -> di
     decoding, limits and face detection), in any format ``import-folders`` reads; its
     largest face is the one scored. Every other file is listed with the reason.
     """
-    finder = selfie_finder()
+    finders = selfie_finders()
     scored, skipped = [], []
     for name, truth in (("1", 1), ("0", 0)):
         for path in sorted((folder / name).iterdir()):
@@ -30,7 +30,7 @@ def score_folder(version: ModelVersion, folder: Path, limits: ImageLimits) -> di
                 continue
             try:
                 data = path.read_bytes()
-                photo = score_photo(version, data, limits, finder, FILE_FORMATS)
+                photo = score_photo(version, data, limits, finders, FILE_FORMATS)
             except IsADirectoryError:
                 skipped.append({"file": str(path), "reason": "a folder, not a file"})
                 continue

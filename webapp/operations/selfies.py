@@ -1,12 +1,19 @@
 """Scoring a visitor's photo with the active model: what the public page and API run.
 
 The photo is decoded in memory at most ``SELFIE_WIDTH`` pixels wide (big JPEGs straight
-from the DCT at 1/2-1/8 scale); faces are looked for on a 300 px wide copy with a coarse
-pyramid, a scale fit for selfie faces, and each face is scored from the 640 px picture with
-the model version it came from. Only when that finds no face does the cascade look again,
-densely on a 400 px copy, before the rest of the second pass (``webapp.vision.find``): on
-the development photos the cheap look finds every real face the dense one finds, for much
-less work (docs/performance.md). Nothing about the photo is stored.
+from the DCT at 1/2-1/8 scale); its faces are looked for as the model's features need, and
+each face is scored from the 640 px picture with the model version it came from. Nothing
+about the photo is stored.
+
+How faces are looked for depends on the model's extractor (:class:`SelfieFinders`):
+
+- face embeddings align each face on landmarks of their own, so the box only has to find
+  the face: a 300 px wide copy with a coarse pyramid first, and only when that finds no
+  face, the cascade again, densely on a 400 px copy, before the rest of the second pass
+  (``webapp.vision.find``). On the development photos the cheap look finds every real
+  face the dense one finds, for much less work (docs/performance.md);
+- eigenfaces read the box's own pixels, so a box a few pixels off is another input: the
+  dense look answers first, as it always has, and their scores stay what they were.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from webapp.learn.look_alike import FaceScore, face_for_model, score_faces
 from webapp.learn.versions import ModelVersion
 from webapp.vision import cv2
 from webapp.vision.faces import Box, DetectorSettings, FaceDetector, encode_png
-from webapp.vision.find import FaceFinder, SecondPass, shared_verifier
+from webapp.vision.find import FaceFinder, SecondPass, detector_for, shared_verifier
 from webapp.vision.images import FORMATS, DecodedImage, ImageLimits, decode_upload
 
 SELFIE_WIDTH = 640
@@ -35,11 +42,29 @@ SELFIE_DETECTOR = DetectorSettings(detect_width=300, scale_factor=1.2, min_neigh
 SELFIE_DENSER = DetectorSettings(detect_width=400, scale_factor=1.1, min_neighbors=5)
 
 
-def selfie_finder() -> FaceFinder:
-    """How visitors' photos are searched (one per process: it holds a cascade per thread):
-    every box verified, and a second, more sensitive pass before answering "no face"."""
-    return FaceFinder(
-        FaceDetector(SELFIE_DETECTOR), shared_verifier(), SecondPass(denser=SELFIE_DENSER)
+@dataclass(frozen=True)
+class SelfieFinders:
+    """How visitors' photos are searched, by the kind of features a model reads: every box
+    verified, and a second, more sensitive pass before answering "no face".
+
+    ``cheap``: for extractors that align faces on their own landmarks (the first look
+    coarse, the dense one only before saying "no face"); ``dense``: for those that read
+    the box's pixels (the dense look first).
+    """
+
+    cheap: FaceFinder
+    dense: FaceFinder
+
+    def for_extractor(self, name: str) -> FaceFinder:
+        return self.cheap if get_extractor(name).aligns_faces else self.dense
+
+
+def selfie_finders() -> SelfieFinders:
+    """The app's finders (one pair per process: each holds a cascade per thread)."""
+    verifier = shared_verifier()
+    return SelfieFinders(
+        cheap=FaceFinder(FaceDetector(SELFIE_DETECTOR), verifier, SecondPass(denser=SELFIE_DENSER)),
+        dense=FaceFinder(detector_for(SELFIE_DENSER), verifier, SecondPass()),
     )
 
 
@@ -80,16 +105,18 @@ def score_photo(
     version: ModelVersion,
     data: bytes,
     limits: ImageLimits,
-    finder: FaceFinder,
+    finders: SelfieFinders,
     formats: dict[str, str] = FORMATS,
 ) -> PhotoScore:
-    """Decode an uploaded photo (of one of ``formats``) and score every face in it.
+    """Decode an uploaded photo (of one of ``formats``) and score every face in it, found
+    by the finder for the version's extractor.
 
     :raise ImageError: the upload is empty, too big, not an accepted image, or corrupt.
     :raise NoFaceFound: no face in it.
     """
     image = decode_upload(data, limits, max_width=SELFIE_WIDTH, formats=formats)
     ahead = FeaturesAhead(version, image.bgr)
+    finder = finders.for_extractor(version.extractor)
     boxes = finder.find(image.bgr, candidates=ahead.start)
     if not boxes:
         raise NoFaceFound("No face was found in the photo.")

@@ -94,7 +94,7 @@ def find_faces(
         # Unchecked, a cheap first look's looser vote would show its false faces: the
         # denser look, stricter, answers instead.
         if second_pass is not None and second_pass.denser is not None:
-            detector = _detector_for(second_pass.denser)
+            detector = detector_for(second_pass.denser)
         return FacesFound(detector.detect(image), verified=False, second_pass_used=False)
     first = detector.detect(image)
     if candidates is not None and first:
@@ -104,7 +104,7 @@ def find_faces(
         return FacesFound(checked.kept, True, False, checked.dropped)
     dropped = list(checked.dropped)
     if second_pass.denser is not None:
-        denser = verifier.check(image, _detector_for(second_pass.denser).detect(image))
+        denser = verifier.check(image, detector_for(second_pass.denser).detect(image))
         dropped += denser.dropped
         if denser.kept:
             return FacesFound(denser.kept, True, True, dropped)
@@ -122,14 +122,14 @@ def find_faces(
         if kept:
             return FacesFound(kept, True, True, dropped)
     if second_pass.haar is not None:
-        again = verifier.check(image, _detector_for(second_pass.haar).detect(image))
+        again = verifier.check(image, detector_for(second_pass.haar).detect(image))
         dropped += again.dropped
         return FacesFound(sorted(again.kept, key=largest_first), True, True, dropped)
     return FacesFound([], True, True, dropped)
 
 
 @lru_cache(maxsize=8)
-def _detector_for(settings: DetectorSettings) -> FaceDetector:
+def detector_for(settings: DetectorSettings) -> FaceDetector:
     """One detector per settings for the whole process (each loads its cascade per thread)."""
     return FaceDetector(settings)
 

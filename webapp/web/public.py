@@ -50,8 +50,7 @@ from webapp.web.helpers import (
 )
 
 if TYPE_CHECKING:  # scoring's libraries (OpenCV, the model's) load with the first photo
-    from webapp.operations.selfies import PhotoScore
-    from webapp.vision.find import FaceFinder
+    from webapp.operations.selfies import PhotoScore, SelfieFinders
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
@@ -76,15 +75,15 @@ class ScoringRefused(Exception):
         self.retry_after = retry_after
 
 
-def _finder() -> FaceFinder:
-    """This process's selfie face finder, made on first use (several threads may each make
-    one at once: the first kept is the one every later request uses)."""
-    finder = current_app.extensions.get("lookalike.selfie_finder")
-    if finder is None:
-        from webapp.operations.selfies import selfie_finder
+def _finders() -> SelfieFinders:
+    """This process's selfie face finders, made on first use (several threads may each make
+    them at once: the first kept are the ones every later request uses)."""
+    finders = current_app.extensions.get("lookalike.selfie_finders")
+    if finders is None:
+        from webapp.operations.selfies import selfie_finders
 
-        finder = current_app.extensions.setdefault("lookalike.selfie_finder", selfie_finder())
-    return finder
+        finders = current_app.extensions.setdefault("lookalike.selfie_finders", selfie_finders())
+    return finders
 
 
 def _client_key() -> str:
@@ -154,7 +153,7 @@ def _score_upload(db: Connection, page: bool = False) -> tuple[ModelVersion, Pho
     )
     data = upload.read(limits.max_bytes + 1)  # one byte more tells "too large"
     try:
-        return version, score_photo(version, data, limits, _finder())
+        return version, score_photo(version, data, limits, _finders())
     except ImageError as error:
         raise ScoringRefused(str(error), error.status) from None
     except NoFaceFound:
@@ -344,8 +343,8 @@ def healthz():
 
 
 def init_app(app: Flask) -> None:
-    """This process's copy of the active model (its face finder comes with the first
-    photo: :func:`_finder`)."""
+    """This process's copy of the active model (its face finders come with the first
+    photo: :func:`_finders`)."""
     settings = app.extensions["lookalike.settings"]
     app.extensions["lookalike.active_model"] = ActiveModel(
         settings.models_dir, settings.model_check_seconds

@@ -100,6 +100,7 @@ FACE_EMBEDDINGS = Extractor(
     variants=_embedding_variants,
     variants_cached_as=f"{face_models.DESCRIPTOR_MODEL}/variants",
     min_per_class=1,
+    aligns_faces=True,
 )
 
 # Every extractor this install knows. Face embeddings load dlib only when first used, so

@@ -56,3 +56,8 @@ class Extractor:
     # Fewest labelled crops of each class it trains from: a PCA needs many faces, a face
     # descriptor recognises a person from one photo.
     min_per_class: int = 8
+    # Whether its features come from the face aligned on landmarks it finds itself, so that
+    # a box a few pixels off gives nearly the same features; False: it reads the box's own
+    # pixels, and every pixel the box moves is another input. The selfie path looks for
+    # faces more cheaply for the first kind (webapp.operations.selfies).
+    aligns_faces: bool = False
