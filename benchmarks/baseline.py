@@ -1,7 +1,7 @@
 """Face embeddings' speed targets on this machine today: the selfie path against the
 revision the targets were set on, both measured here, in turns.
 
-    .venv/bin/python benchmarks/baseline.py [--rev 47b4f84~1] [--turns 2] [--json]
+    .venv/bin/python benchmarks/baseline.py [--turns 2] [--json]
 
 The targets (a 720p selfie in at most 20 ms, a 12 MP one in 40 ms, at least 60 requests/s
 under gunicorn) were set beside what that revision measured then, on a quieter machine:
@@ -45,30 +45,29 @@ def run_json(command: list[str], cwd: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def revision_figures(tree: Path) -> dict[str, float]:
-    report = run_json(
-        [sys.executable, "benchmarks/score.py", "--extractor", "face-embeddings", "--json"], tree
-    )
-    in_process, load = report["in_process"], report["gunicorn_720p"]
+def figures(in_process: dict, load: dict) -> dict[str, float]:
+    """The figures the targets are for, from one set-up's part of a score.py report."""
     return {
         "720p p50 ms": in_process["720p"]["p50_ms"],
         "12MP p50 ms": in_process["12MP"]["p50_ms"],
         "gunicorn requests/s": load["requests_per_s"],
         "gunicorn errors": load["errors"],
     }
+
+
+def revision_figures(tree: Path) -> dict[str, float]:
+    """The revision's score.py measures one set-up: the model it trains."""
+    report = run_json(
+        [sys.executable, "benchmarks/score.py", "--extractor", "face-embeddings", "--json"], tree
+    )
+    return figures(report["in_process"], report["gunicorn_720p"])
 
 
 def current_figures() -> dict[str, float]:
     report = run_json([sys.executable, "benchmarks/score.py", "--json"], ROOT)
     if MEASURED not in report["in_process"]:
         sys.exit("benchmarks/score.py measured no face embeddings: is dlib installed?")
-    in_process, load = report["in_process"][MEASURED], report["gunicorn_720p"][MEASURED]
-    return {
-        "720p p50 ms": in_process["720p"]["p50_ms"],
-        "12MP p50 ms": in_process["12MP"]["p50_ms"],
-        "gunicorn requests/s": load["requests_per_s"],
-        "gunicorn errors": load["errors"],
-    }
+    return figures(report["in_process"][MEASURED], report["gunicorn_720p"][MEASURED])
 
 
 def compare(before: list[dict], now: list[dict]) -> list[dict]:
@@ -103,7 +102,6 @@ def compare(before: list[dict], now: list[dict]) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rev", default=REVISION, help="the revision the targets were set on")
     parser.add_argument("--turns", type=int, default=2, help="runs of each, taking turns")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
@@ -114,13 +112,13 @@ def main() -> None:
         os.symlink(DATA.parent, Path(tmp) / "shared")
         tree = Path(tmp) / "revision"
         subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), options.rev],
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), REVISION],
             check=True,
         )
         try:
             before, now = [], []
             for turn in range(options.turns):
-                print(f"turn {turn + 1}: {options.rev} ...", file=sys.stderr)
+                print(f"turn {turn + 1}: {REVISION} ...", file=sys.stderr)
                 before.append(revision_figures(tree))
                 print(f"turn {turn + 1}: this tree ...", file=sys.stderr)
                 now.append(current_figures())
@@ -131,9 +129,9 @@ def main() -> None:
     rows = compare(before, now)
     load = [round(x, 1) for x in os.getloadavg()]
     if options.json:
-        print(json.dumps({"revision": options.rev, "rows": rows, "load_average": load}))
+        print(json.dumps({"revision": REVISION, "rows": rows, "load_average": load}))
         return
-    print(f"{options.rev} and this tree, {options.turns} turns each, here and now")
+    print(f"{REVISION} and this tree, {options.turns} turns each, here and now")
     print(
         f"{'figure':<20} {'rev then':>8} {'rev here':>16} {'now here':>16} {'speed-up':>8}"
         f" {'asked':>6}  target"
