@@ -1,5 +1,6 @@
-"""Face embeddings' speed targets on this machine today: the selfie path against the
-revision the targets were set on, both measured here, in turns.
+"""Face embeddings' speed targets, against the revision they were set on, measured here.
+
+The selfie path now and as it was at that revision, both on this machine, in turns.
 
     .venv/bin/python benchmarks/baseline.py [--turns 2] [--json]
 
