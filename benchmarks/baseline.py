@@ -108,6 +108,16 @@ def main() -> None:
     options = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"The development data is missing: expected it at {DATA}. Nothing was measured.")
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "-q", f"{REVISION}^{{commit}}"],
+        capture_output=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        sys.exit(
+            f"This clone does not hold revision {REVISION} (a shallow clone or an export?):"
+            " fetch the full history first. Nothing was measured."
+        )
     with tempfile.TemporaryDirectory() as tmp:
         # The revision's benchmarks read ../shared/data beside their own tree.
         os.symlink(DATA.parent, Path(tmp) / "shared")
