@@ -69,7 +69,7 @@ from webapp.learn.versions import ModelVersion, load_version  # noqa: E402
 from webapp.operations.evaluation import score_folder  # noqa: E402
 from webapp.operations.extraction import extract_faces  # noqa: E402
 from webapp.operations.folders import import_folders  # noqa: E402
-from webapp.operations.selfies import SELFIE_WIDTH, selfie_finders  # noqa: E402
+from webapp.operations.selfies import SELFIE_WIDTH, first_look, selfie_finders  # noqa: E402
 from webapp.operations.training import train_from_store  # noqa: E402
 from webapp.store import labels as label_store  # noqa: E402
 from webapp.store import users  # noqa: E402
@@ -195,13 +195,13 @@ class PhotoFaces:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = paths
-        self._found: dict[bool, dict[Path, tuple[np.ndarray, Box]]] = {}
+        self._found: dict[str, dict[Path, tuple[np.ndarray, Box]]] = {}
 
     def __call__(self, extractor: str) -> dict[Path, tuple[np.ndarray, Box]]:
-        aligns = get_extractor(extractor).aligns_faces
-        if aligns not in self._found:
-            self._found[aligns] = photo_faces(self.paths, extractor)
-        return self._found[aligns]
+        look = first_look(extractor)
+        if look not in self._found:
+            self._found[look] = photo_faces(self.paths, extractor)
+        return self._found[look]
 
 
 def score_version(version: Any, faces: list[tuple[np.ndarray, Box]]) -> tuple[list, list]:

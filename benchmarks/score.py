@@ -79,13 +79,14 @@ from faces import score_photo as count_faces  # noqa: E402
 from previous_detection import previous_finder, use_previous_finder  # noqa: E402
 
 from webapp import create_app  # noqa: E402
-from webapp.learn.features import embeddings, get_extractor  # noqa: E402
+from webapp.learn.features import embeddings  # noqa: E402
 from webapp.learn.look_alike import face_for_model, score_face, score_faces  # noqa: E402
 from webapp.learn.versions import ModelVersion, load_version  # noqa: E402
 from webapp.operations.selfies import (  # noqa: E402
     SELFIE_DETECTOR,
     SELFIE_WIDTH,
     FeaturesAhead,
+    first_look,
     selfie_finders,
 )
 from webapp.operations.training import train_from_store  # noqa: E402
@@ -126,9 +127,7 @@ class Setup:
     @property
     def finder_kind(self) -> str:
         """Which look finds its faces first: "cheap" or "dense" (the previous one)."""
-        if self.finder == "previous" or not get_extractor(self.version.extractor).aligns_faces:
-            return "dense"
-        return "cheap"
+        return "dense" if self.finder == "previous" else first_look(self.version.extractor)
 
     def use(self) -> None:
         if self.runtime:
@@ -352,7 +351,7 @@ def faces_and_scores(setups: list[Setup]) -> dict:
     versions = {
         setup.version.directory: setup.version
         for setup in setups
-        if get_extractor(setup.version.extractor).aligns_faces
+        if first_look(setup.version.extractor) == "cheap"
     }
     photos = read_true_faces()
     counts = {kind: {"real": 0, "false": 0, "missed": 0} for kind in finders}

@@ -30,7 +30,7 @@ from webapp.learn.features import get_extractor
 from webapp.learn.look_alike import FaceScore, face_for_model, score_faces
 from webapp.learn.versions import ModelVersion
 from webapp.vision import cv2
-from webapp.vision.faces import Box, DetectorSettings, FaceDetector, encode_png
+from webapp.vision.faces import Box, DetectorSettings, encode_png
 from webapp.vision.find import FaceFinder, SecondPass, detector_for, shared_verifier
 from webapp.vision.images import FORMATS, DecodedImage, ImageLimits, decode_upload
 
@@ -56,14 +56,20 @@ class SelfieFinders:
     dense: FaceFinder
 
     def for_extractor(self, name: str) -> FaceFinder:
-        return self.cheap if get_extractor(name).aligns_faces else self.dense
+        return self.cheap if first_look(name) == "cheap" else self.dense
+
+
+def first_look(extractor: str) -> str:
+    """Which look finds the faces of a model of ``extractor`` first: "cheap" (it aligns
+    faces on its own landmarks) or "dense" (it reads the box's pixels)."""
+    return "cheap" if get_extractor(extractor).aligns_faces else "dense"
 
 
 def selfie_finders() -> SelfieFinders:
     """The app's finders (one pair per process: each holds a cascade per thread)."""
     verifier = shared_verifier()
     return SelfieFinders(
-        cheap=FaceFinder(FaceDetector(SELFIE_DETECTOR), verifier, SecondPass(denser=SELFIE_DENSER)),
+        cheap=FaceFinder(detector_for(SELFIE_DETECTOR), verifier, SecondPass(denser=SELFIE_DENSER)),
         dense=FaceFinder(detector_for(SELFIE_DENSER), verifier, SecondPass()),
     )
 
